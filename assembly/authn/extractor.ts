@@ -1,0 +1,167 @@
+// Owns where tokens are looked for (Envoy's ExtractorImpl): header/prefix, query parameter and cookie
+// locations compiled once from the rules, each remembering which issuers configured it, and extract(),
+// which finds every token a request carries (headers first, then parameters, then cookies).
+import { Config } from "../config/config";
+import { isJwtChar, percentDecode } from "../util/bytes";
+
+export const enum LocationKind { Header = 0, Param = 1, Cookie = 2 }
+
+export class Location {
+  issuers: string[] = [];
+  constructor(public kind: LocationKind, public name: string, public prefix: string) {}
+
+  allows(iss: string): bool {
+    return this.issuers.includes(iss);
+  }
+}
+
+export class FoundToken {
+  constructor(public token: string, public location: Location) {}
+}
+
+/** One request header as the host gave it (lower-case name). */
+export class RequestHeader {
+  constructor(public name: string, public value: string) {}
+}
+
+/** Tokens per request we look at; more is an attack or a bug, and the excess is ignored. */
+const MAX_TOKENS: i32 = 16;
+
+function addLocation(list: Location[], kind: LocationKind, name: string, prefix: string, issuer: string): void {
+  for (let i = 0; i < list.length; i++) {
+    const l = unchecked(list[i]);
+    if (l.kind == kind && l.name == name && l.prefix == prefix) {
+      if (!l.allows(issuer)) l.issuers.push(issuer);
+      return;
+    }
+  }
+  const l = new Location(kind, name, prefix);
+  l.issuers.push(issuer);
+  list.push(l);
+}
+
+export class Extractor {
+  locations: Location[] = [];
+
+  constructor(cfg: Config) {
+    for (let i = 0; i < cfg.rules.length; i++) {
+      const r = unchecked(cfg.rules[i]);
+      for (let j = 0; j < r.fromHeaders.length; j++) {
+        const h = unchecked(r.fromHeaders[j]);
+        addLocation(this.locations, LocationKind.Header, h.name, h.prefix, r.issuer);
+      }
+    }
+    for (let i = 0; i < cfg.rules.length; i++) {
+      const r = unchecked(cfg.rules[i]);
+      for (let j = 0; j < r.fromParams.length; j++) addLocation(this.locations, LocationKind.Param, unchecked(r.fromParams[j]), "", r.issuer);
+    }
+    for (let i = 0; i < cfg.rules.length; i++) {
+      const r = unchecked(cfg.rules[i]);
+      for (let j = 0; j < r.fromCookies.length; j++) addLocation(this.locations, LocationKind.Cookie, unchecked(r.fromCookies[j]), "", r.issuer);
+    }
+  }
+
+  extract(headers: RequestHeader[], path: string): FoundToken[] {
+    const out: FoundToken[] = [];
+    const locs = this.locations;
+    for (let i = 0; i < locs.length && out.length < MAX_TOKENS; i++) {
+      const loc = unchecked(locs[i]);
+      if (loc.kind == LocationKind.Header) {
+        for (let j = 0; j < headers.length && out.length < MAX_TOKENS; j++) {
+          const h = unchecked(headers[j]);
+          if (h.name != loc.name) continue;
+          const t = tokenFromHeaderValue(h.value, loc.prefix);
+          if (t !== null) out.push(new FoundToken(t, loc));
+        }
+      } else if (loc.kind == LocationKind.Param) {
+        const v = queryParam(path, loc.name);
+        if (v !== null) out.push(new FoundToken(v, loc));
+      } else {
+        for (let j = 0; j < headers.length; j++) {
+          const h = unchecked(headers[j]);
+          if (h.name != "cookie") continue;
+          const v = cookieValue(h.value, loc.name);
+          if (v !== null) {
+            out.push(new FoundToken(v, loc));
+            break;
+          }
+        }
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Envoy: the prefix is searched anywhere in the value, case-sensitively; a value without it carries no
+ * token. After it, the token is the first run of [A-Za-z0-9-_.]; with no such run, the rest as it is.
+ * An empty prefix takes the whole value.
+ */
+export function tokenFromHeaderValue(value: string, prefix: string): string | null {
+  if (prefix.length == 0) return value.length > 0 ? value : null;
+  const at = value.indexOf(prefix);
+  if (at < 0) return null;
+  const after = at + prefix.length;
+  let start = after;
+  while (start < value.length && !isJwtChar(value.charCodeAt(start))) start++;
+  if (start >= value.length) {
+    const rest = value.substring(after);
+    return rest.length > 0 ? rest : null;
+  }
+  let end = start;
+  while (end < value.length && isJwtChar(value.charCodeAt(end))) end++;
+  return value.substring(start, end);
+}
+
+/** The first value of query parameter `name` in `:path`, percent-decoded; null when absent. */
+export function queryParam(path: string, name: string): string | null {
+  const q = path.indexOf("?");
+  if (q < 0) return null;
+  let i = q + 1;
+  const n = path.length;
+  while (i <= n) {
+    let amp = path.indexOf("&", i);
+    if (amp < 0) amp = n;
+    const pair = path.substring(i, amp);
+    const eq = pair.indexOf("=");
+    const k = eq < 0 ? pair : pair.substring(0, eq);
+    if (percentDecode(k) == name) {
+      const v = eq < 0 ? "" : percentDecode(pair.substring(eq + 1));
+      return v.length > 0 ? v : null;
+    }
+    i = amp + 1;
+  }
+  return null;
+}
+
+/** `:path` without query parameter `name` (every occurrence), for stripping a verified token. */
+export function removeQueryParam(path: string, name: string): string {
+  const q = path.indexOf("?");
+  if (q < 0) return path;
+  const base = path.substring(0, q);
+  const parts = path.substring(q + 1).split("&");
+  let kept = "";
+  for (let i = 0; i < parts.length; i++) {
+    const pair = unchecked(parts[i]);
+    const eq = pair.indexOf("=");
+    const k = eq < 0 ? pair : pair.substring(0, eq);
+    if (percentDecode(k) == name) continue;
+    kept = kept.length > 0 ? kept + "&" + pair : pair;
+  }
+  return kept.length > 0 ? base + "?" + kept : base;
+}
+
+/** The value of cookie `name` in one `cookie` header (`a=1; b="2"`), quotes removed; null when absent. */
+export function cookieValue(header: string, name: string): string | null {
+  const parts = header.split(";");
+  for (let i = 0; i < parts.length; i++) {
+    const p = unchecked(parts[i]).trim();
+    const eq = p.indexOf("=");
+    if (eq <= 0) continue;
+    if (p.substring(0, eq) != name) continue;
+    let v = p.substring(eq + 1);
+    if (v.length >= 2 && v.charCodeAt(0) == 0x22 && v.charCodeAt(v.length - 1) == 0x22) v = v.substring(1, v.length - 1);
+    return v.length > 0 ? v : null;
+  }
+  return null;
+}

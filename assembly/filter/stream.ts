@@ -1,0 +1,187 @@
+// Owns one HTTP request: it reads the headers once, extracts the tokens, checks each (pausing while a
+// key set is fetched), applies the success actions (payload header, token removal), then the
+// authorization verdict. Per-request state lives here; everything configured lives in the root.
+import {
+  Context, FilterHeadersStatusValues, stream_context, continue_request, log, LogLevelValues,
+} from "@solo-io/proxy-runtime/assembly";
+import { get_header_map_pairs, HeaderMapTypeValues } from "@solo-io/proxy-runtime/assembly/runtime";
+import { Status } from "../status";
+import { Config, JwtRule } from "../config/config";
+import { FoundToken, RequestHeader, LocationKind, removeQueryParam } from "../authn/extractor";
+import { precheckToken, TokenCheck } from "../authn/authenticator";
+import { verifyJwtSignature } from "../jwks/verify";
+import { Jwks } from "../jwks/jwks";
+import { KeyWaiter } from "../jwks/remote";
+import { Principal } from "../authz/principal";
+import { evaluatePolicies } from "../authz/policy";
+import { realmFor, sendAuthnFailure, sendRbacDenied, sendNotConfigured } from "./reply";
+import { nowSeconds } from "./clock";
+import { JwtRoot } from "./root";
+
+class StreamWaiter extends KeyWaiter {
+  constructor(public stream: JwtStream) {
+    super();
+  }
+  contextId(): u32 {
+    return this.stream.context_id;
+  }
+  isAlive(): bool {
+    return !this.stream.deleted;
+  }
+  keysReady(ok: bool): void {
+    this.stream.keysReady(ok);
+  }
+}
+
+export class JwtStream extends Context {
+  deleted: bool = false;
+  private jwtRoot: JwtRoot;
+  private tokens: FoundToken[] = [];
+  private checks: Array<TokenCheck | null> = [];
+  private next: i32 = 0;
+  private nowS: f64 = 0;
+  private path: string = "";
+  private authority: string = "";
+  private scheme: string = "";
+  private principal: Principal = new Principal();
+
+  constructor(context_id: u32, root: JwtRoot) {
+    super(context_id, root);
+    this.jwtRoot = root;
+  }
+
+  onRequestHeaders(_n: u32, _endOfStream: bool): FilterHeadersStatusValues {
+    const cfg = this.jwtRoot.config;
+    const extractor = this.jwtRoot.extractor;
+    if (cfg === null || extractor === null) {
+      sendNotConfigured();
+      return FilterHeadersStatusValues.StopIteration;
+    }
+    // One host call for the whole map; names arrive lower-cased.
+    const pairs = get_header_map_pairs(HeaderMapTypeValues.RequestHeaders);
+    const headers: RequestHeader[] = [];
+    for (let i = 0; i < pairs.length; i++) {
+      const p = unchecked(pairs[i]);
+      const name = String.UTF8.decode(p.key);
+      const value = String.UTF8.decode(p.value);
+      if (name == ":path") this.path = value;
+      else if (name == ":authority") this.authority = value;
+      else if (name == ":scheme") this.scheme = value;
+      // A client must not forge the payload header: Envoy removes it from every request first.
+      if (cfg.sanitizeHeaders.includes(name)) continue;
+      headers.push(new RequestHeader(name, value));
+    }
+    for (let i = 0; i < cfg.sanitizeHeaders.length; i++) {
+      stream_context.headers.request.remove(unchecked(cfg.sanitizeHeaders[i]));
+    }
+    this.tokens = extractor.extract(headers, this.path);
+    this.checks = new Array<TokenCheck | null>(this.tokens.length);
+    this.nowS = nowSeconds();
+    return this.proceed(cfg);
+  }
+
+  /** Resumes after a fetch: the root made this context effective before calling. */
+  keysReady(ok: bool): void {
+    const cfg = this.jwtRoot.config;
+    if (cfg === null) return;
+    if (!ok) {
+      this.fail(Status.JwksFetchFail);
+      return;
+    }
+    if (this.proceed(cfg) == FilterHeadersStatusValues.Continue) continue_request();
+  }
+
+  onDelete(): void {
+    this.deleted = true;
+  }
+
+  private fail(s: Status): void {
+    sendAuthnFailure(s, realmFor(this.scheme, this.authority, this.path), this.tokens.length > 0);
+  }
+
+  private keysFor(rule: JwtRule): Jwks | null {
+    const local = rule.localJwks;
+    if (local !== null) return local;
+    if (rule.index < 0 || rule.index >= this.jwtRoot.remotes.length) return null;
+    const rj = unchecked(this.jwtRoot.remotes[rule.index]);
+    if (rj === null) return null;
+    return rj.fresh(this.nowS);
+  }
+
+  /** Checks the remaining tokens; every token present must be valid (Envoy: "all of them must be valid"). */
+  private proceed(cfg: Config): FilterHeadersStatusValues {
+    while (this.next < this.tokens.length) {
+      const i = this.next;
+      let check = unchecked(this.checks[i]);
+      if (check === null) {
+        check = precheckToken(cfg, unchecked(this.tokens[i]), this.nowS);
+        this.checks[i] = check;
+        if (check.status != Status.Ok) {
+          this.fail(check.status);
+          return FilterHeadersStatusValues.StopIteration;
+        }
+      }
+      const rule = check.rule;
+      if (rule === null) {
+        this.fail(Status.JwtUnknownIssuer);
+        return FilterHeadersStatusValues.StopIteration;
+      }
+      const jwks = this.keysFor(rule);
+      if (jwks === null) {
+        const rj = unchecked(this.jwtRoot.remotes[rule.index]);
+        if (rj === null || !this.jwtRoot.waitForKeys(rj, new StreamWaiter(this))) {
+          this.fail(Status.JwksFetchFail);
+        }
+        return FilterHeadersStatusValues.StopIteration;
+      }
+      const s = jwks.status != Status.Ok ? Status.JwksNoValidKeys : verifyJwtSignature(check.jwt, jwks);
+      if (s != Status.Ok) {
+        this.fail(s);
+        return FilterHeadersStatusValues.StopIteration;
+      }
+      this.next = i + 1;
+    }
+    this.applySuccess();
+    const verdict = evaluatePolicies(cfg, this.principal);
+    if (!verdict.allowed) {
+      sendRbacDenied(verdict.policy);
+      return FilterHeadersStatusValues.StopIteration;
+    }
+    return FilterHeadersStatusValues.Continue;
+  }
+
+  /** Envoy's handleGoodJwt for every verified token: payload header, then token removal. */
+  private applySuccess(): void {
+    let path = this.path;
+    let pathChanged = false;
+    for (let i = 0; i < this.tokens.length; i++) {
+      const check = unchecked(this.checks[i]);
+      if (check === null) continue;
+      const rule = check.rule;
+      if (rule === null) continue;
+      const jwt = check.jwt;
+      if (!this.principal.has) {
+        this.principal.has = true;
+        this.principal.iss = jwt.iss;
+        this.principal.hasIss = jwt.hasIss;
+        this.principal.sub = jwt.sub;
+        this.principal.hasSub = jwt.hasSub;
+      }
+      if (rule.outputPayloadToHeader.length > 0) {
+        stream_context.headers.request.add(rule.outputPayloadToHeader, jwt.payloadB64);
+      }
+      if (!rule.forwardOriginalToken) {
+        const loc = unchecked(this.tokens[i]).location;
+        if (loc.kind == LocationKind.Header) stream_context.headers.request.remove(loc.name);
+        else if (loc.kind == LocationKind.Param) {
+          path = removeQueryParam(path, loc.name);
+          pathChanged = true;
+        }
+        // A cookie token is never removed (as Envoy).
+      }
+    }
+    if (pathChanged) stream_context.headers.request.replace(":path", path);
+  }
+}
+
+export { log, LogLevelValues };

@@ -1,0 +1,76 @@
+// Owns small byte/string helpers shared by the request path: UTF-8 views of host buffers and ASCII
+// tests. Nothing here allocates more than its input or can trap on any byte sequence.
+
+/** UTF-8 bytes of an AS string, as a Uint8Array view (no copy of the encoded buffer). */
+export function utf8Bytes(s: string): Uint8Array {
+  return Uint8Array.wrap(String.UTF8.encode(s));
+}
+
+/** Decodes bytes as UTF-8 without validation (never traps); used for values we only compare or echo. */
+export function bytesToString(b: ArrayBuffer): string {
+  return String.UTF8.decode(b);
+}
+
+/** The characters Envoy's extractor accepts in a JWT: [A-Za-z0-9-_.]. */
+@inline
+export function isJwtChar(c: i32): bool {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c == 0x2d || c == 0x5f || c == 0x2e;
+}
+
+/** ASCII lower-casing (header names); other characters are left alone. */
+export function asciiLower(s: string): string {
+  let needs = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) { needs = true; break; }
+  }
+  return needs ? s.toLowerCase() : s;
+}
+
+function hexVal(c: i32): i32 {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
+  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
+  return -1;
+}
+
+/** Percent-decoding of a query component (as Envoy: `%XX` only; a malformed escape is kept as is). */
+export function percentDecode(s: string): string {
+  if (s.indexOf("%") < 0) return s;
+  const src = String.UTF8.encode(s);
+  const n = src.byteLength;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (let i = 0; i < n; i++) {
+    const c = <i32>load<u8>(changetype<usize>(src) + <usize>i);
+    if (c == 0x25 && i + 2 < n) {
+      const h = hexVal(<i32>load<u8>(changetype<usize>(src) + <usize>(i + 1)));
+      const l = hexVal(<i32>load<u8>(changetype<usize>(src) + <usize>(i + 2)));
+      if (h >= 0 && l >= 0) {
+        store<u8>(out.dataStart + <usize>o, <u8>((h << 4) | l));
+        o++;
+        i += 2;
+        continue;
+      }
+    }
+    store<u8>(out.dataStart + <usize>o, <u8>c);
+    o++;
+  }
+  return String.UTF8.decodeUnsafe(out.dataStart, <usize>o);
+}
+
+/** Keeps a string safe inside a quoted HTTP header parameter: drops `"`, `\` and control characters. */
+export function quotedSafe(s: string): string {
+  let ok = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c == 0x7f || c == 0x22 || c == 0x5c) { ok = false; break; }
+  }
+  if (ok) return s;
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!(c < 0x20 || c == 0x7f || c == 0x22 || c == 0x5c)) out += String.fromCharCode(c);
+  }
+  return out;
+}

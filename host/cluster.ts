@@ -1,0 +1,211 @@
+// Named upstream clusters and proxy_http_call: sends the call-out over node:http(s), buffers the
+// response, and reports it the way Envoy's AsyncClient does: any HTTP response (including Envoy's own
+// 503 on connect failure and 504 on timeout) is a response; a reset after the headers is a failure.
+// Also the shared upstream helpers (connection-specific header list, Envoy's reset texts).
+
+import http from "node:http";
+import https from "node:https";
+import { HeaderMap, lowerAscii } from "./headers";
+
+export interface CalloutRequest {
+  cluster: string;
+  headers: HeaderMap;
+  body: Buffer;
+  trailers: HeaderMap;
+  /** 0 = no timeout. */
+  timeoutMs: number;
+}
+
+export type CalloutResult =
+  | { kind: "response"; headers: HeaderMap; body: Buffer; trailers: HeaderMap }
+  | { kind: "reset" }
+  | { kind: "overflow" };
+
+/** Headers the HTTP/1 codec and connection manager consume instead of passing on. */
+export const CONNECTION_HEADERS = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
+
+export const UPSTREAM_TIMEOUT_BODY = "upstream request timeout";
+
+/** Envoy's body for an upstream failure before response headers. */
+export function upstreamResetBody(reason: UpstreamResetReason): string {
+  return `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`;
+}
+
+export type UpstreamResetReason = "connection failure" | "connection termination";
+
+const CONNECT_ERRORS = new Set([
+  "ECONNREFUSED",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "EADDRNOTAVAIL",
+]);
+
+/** Connection failure (never connected) versus termination (connected, then reset). */
+export function classifyUpstreamError(err: NodeJS.ErrnoException, connected: boolean): UpstreamResetReason {
+  if (!connected || (err.code !== undefined && CONNECT_ERRORS.has(err.code))) return "connection failure";
+  return "connection termination";
+}
+
+/** The header map Envoy's router produces for its own local replies (before the connection manager). */
+export function localReplyHeaders(status: number, body: string): HeaderMap {
+  const m = new HeaderMap();
+  m.add(":status", String(status));
+  if (body.length > 0) {
+    m.add("content-length", String(Buffer.byteLength(body)));
+    m.add("content-type", "text/plain");
+  }
+  return m;
+}
+
+/** Response headers as Envoy's codec hands them to filters: ":status" first, connection headers dropped. */
+export function responseHeaderMap(res: http.IncomingMessage): HeaderMap {
+  const m = new HeaderMap();
+  m.add(":status", String(res.statusCode ?? 0));
+  const raw = res.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = lowerAscii(raw[i]);
+    if (CONNECTION_HEADERS.has(k)) continue;
+    m.add(k, raw[i + 1]);
+  }
+  return m;
+}
+
+export function trailerMap(raw: string[]): HeaderMap {
+  const m = new HeaderMap();
+  for (let i = 0; i + 1 < raw.length; i += 2) m.add(lowerAscii(raw[i]), raw[i + 1]);
+  return m;
+}
+
+/** Flat [name, value, …] list for node:http from a request header map; ":authority" becomes Host. */
+export function outgoingRequestHeaders(map: HeaderMap, extra: Array<[string, string]>): string[] {
+  const flat: string[] = [];
+  const authority = map.get(":authority");
+  if (authority !== undefined) flat.push("host", authority);
+  for (const [k, v] of map.entries()) {
+    if (k.startsWith(":") || k === "host") continue;
+    if (!isValidHeader(k, v)) continue;
+    flat.push(k, v);
+  }
+  for (const [k, v] of extra) flat.push(k, v);
+  return flat;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// eslint-disable-next-line no-control-regex
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** node:http refuses (throws on) names that are not tokens and values with control characters. */
+export function isValidHeader(name: string, value: string): boolean {
+  return TOKEN.test(name) && !BAD_VALUE.test(value);
+}
+
+export class ClusterManager {
+  private readonly httpAgent = new http.Agent({ keepAlive: true });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true });
+  private readonly inflight = new Set<http.ClientRequest>();
+
+  constructor(private readonly clusters: Map<string, URL>) {}
+
+  has(name: string): boolean {
+    return this.clusters.has(name);
+  }
+
+  /** Plain request helper for the main upstream too: picks http or https and the shared agents. */
+  request(base: URL, options: http.RequestOptions): http.ClientRequest {
+    const secure = base.protocol === "https:";
+    const opts: https.RequestOptions = {
+      ...options,
+      protocol: base.protocol,
+      hostname: base.hostname.replace(/^\[|\]$/g, ""),
+      port: base.port || (secure ? 443 : 80),
+      agent: secure ? this.httpsAgent : this.httpAgent,
+      setHost: false,
+    };
+    const req = secure ? https.request(opts) : http.request(opts);
+    this.inflight.add(req);
+    req.on("close", () => this.inflight.delete(req));
+    return req;
+  }
+
+  /**
+   * Sends a call-out; `done` is called once, later, from the event loop. Returns a cancel function,
+   * or null if the request could not be started (InternalFailure).
+   */
+  send(call: CalloutRequest, done: (r: CalloutResult) => void): (() => void) | null {
+    const base = this.clusters.get(call.cluster);
+    if (!base) return null;
+    const extra: Array<[string, string]> = [];
+    if (call.timeoutMs > 0) extra.push(["x-envoy-expected-rq-timeout-ms", String(call.timeoutMs)]);
+    let req: http.ClientRequest;
+    try {
+      req = this.request(base, {
+        method: call.headers.get(":method"),
+        path: call.headers.get(":path"),
+        headers: outgoingRequestHeaders(call.headers, extra),
+      });
+    } catch {
+      return null;
+    }
+    let finished = false;
+    let connected = false;
+    let gotHeaders = false;
+    let timer: NodeJS.Timeout | null = null;
+    const sentAt = Date.now();
+    const finish = (r: CalloutResult): void => {
+      if (finished) return;
+      finished = true;
+      if (timer) clearTimeout(timer);
+      req.destroy();
+      // Always from the event loop, never inside the proxy_http_call invocation.
+      setImmediate(() => done(r));
+    };
+    const localReply = (status: number, body: string): void =>
+      finish({ kind: "response", headers: localReplyHeaders(status, body), body: Buffer.from(body), trailers: new HeaderMap() });
+
+    if (call.timeoutMs > 0) {
+      timer = setTimeout(() => {
+        if (gotHeaders) finish({ kind: "reset" });
+        else localReply(504, UPSTREAM_TIMEOUT_BODY);
+      }, call.timeoutMs);
+    }
+    req.on("socket", (s) => {
+      if (!s.connecting) connected = true;
+      else s.once("connect", () => (connected = true));
+    });
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      if (gotHeaders) finish({ kind: "reset" });
+      else localReply(503, upstreamResetBody(classifyUpstreamError(err, connected)));
+    });
+    req.on("response", (res) => {
+      gotHeaders = true;
+      const headers = responseHeaderMap(res);
+      headers.add("x-envoy-upstream-service-time", String(Date.now() - sentAt));
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () =>
+        finish({ kind: "response", headers, body: Buffer.concat(chunks), trailers: trailerMap(res.rawTrailers) }),
+      );
+      res.on("aborted", () => finish({ kind: "reset" }));
+      res.on("error", () => finish({ kind: "reset" }));
+    });
+    if (call.trailers.size > 0) {
+      req.addTrailers(call.trailers.entries().filter(([k, v]) => isValidHeader(k, v)) as Array<[string, string]>);
+    }
+    req.end(call.body.length > 0 ? call.body : undefined);
+    return () => {
+      finished = true;
+      if (timer) clearTimeout(timer);
+      req.destroy();
+    };
+  }
+
+  close(): void {
+    for (const r of this.inflight) r.destroy();
+    this.inflight.clear();
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+}

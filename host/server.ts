@@ -1,0 +1,249 @@
+// The gateway: N worker VMs in this process (one VM per simulated worker thread, each TCP connection
+// pinned to one worker, round-robin), the node:http listener on 127.0.0.1, and start-up/shutdown.
+// Per-request behaviour is in stream.ts.
+
+import fs from "node:fs/promises";
+import http from "node:http";
+import type net from "node:net";
+import { HostError } from "./errors";
+import {
+  DEFAULT_BUFFER_LIMIT_BYTES,
+  DEFAULT_ROUTE_TIMEOUT_MS,
+  DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  type LogLevelName,
+} from "./abi/constants";
+import { loadModule } from "./abi/module";
+import { ClusterManager } from "./cluster";
+import { Logger, parseLogLevel, wasmLogPrefix } from "./log";
+import { sharedStore } from "./shared";
+import { StatsStore } from "./stats";
+import { HttpStream, type ConnectionInfo, type GatewayCore } from "./stream";
+import { WasmVm, type PluginInfo } from "./vm";
+
+export interface ServeOptions {
+  /** Path of the .wasm file, or its bytes. */
+  wasm: string | Uint8Array;
+  /** Plugin configuration (buffer 7, read in proxy_on_configure). */
+  configuration: string;
+  /** VM configuration (buffer 6, size passed to proxy_on_vm_start). */
+  vmConfiguration?: string;
+  /** Envoy's root_id ("" by default, as in Envoy). */
+  rootId?: string;
+  /** Envoy's vm_id ("" by default); shared data and queues are keyed by it. */
+  vmId?: string;
+  /** Envoy's filter config name ("" by default); first part of the "wasm log" prefix. */
+  pluginName?: string;
+  /** Upstream base URL, e.g. "http://127.0.0.1:9000" (http or https). */
+  upstream: string;
+  /** Cluster name -> base URL, for proxy_http_call. */
+  clusters?: Record<string, string>;
+  /** Listener port; 0 = ephemeral. Default 8080. */
+  port?: number;
+  /** Listener address. Default 127.0.0.1. */
+  host?: string;
+  /** Number of worker VMs. Default 2. */
+  workers?: number;
+  /** Envoy's fail_open: a failed VM lets requests through instead of answering 503. */
+  failOpen?: boolean;
+  /** Threshold for module and host logs. Default info. */
+  logLevel?: LogLevelName;
+  /** Receives every log line (module logs, host errors, access log). Default: stderr. */
+  log?: (line: string) => void;
+  /** Route timeout (Envoy default 15000 ms; 0 disables). */
+  routeTimeoutMs?: number;
+  /** HCM stream_idle_timeout (Envoy default 300000 ms; 0 disables). */
+  streamIdleTimeoutMs?: number;
+  /** per_connection_buffer_limit_bytes (Envoy default 1 MiB). */
+  bufferLimitBytes?: number;
+}
+
+export interface WorkerInfo {
+  id: number;
+  readonly failed: boolean;
+  memoryBytes(): number;
+}
+
+export interface Gateway {
+  port: number;
+  url: string;
+  workers: WorkerInfo[];
+  /** Custom metrics (wasmcustom.*) shared by all workers. */
+  stats(): ReturnType<StatsStore["snapshot"]>;
+  close(): Promise<void>;
+}
+
+function badOption(message: string): never {
+  throw new HostError("HOST_ERR_BAD_OPTIONS", message);
+}
+
+function parseBaseUrl(what: string, value: string): URL {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return badOption(`${what} is not a URL: ${JSON.stringify(value)}`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") badOption(`${what} must be an http:// or https:// URL: ${value}`);
+  return u;
+}
+
+function checkInt(what: string, v: number | undefined, min: number, max: number): void {
+  if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) {
+    badOption(`${what} must be an integer from ${min} to ${max}, got ${String(v)}`);
+  }
+}
+
+/**
+ * Starts the gateway: loads and checks the module as Envoy does, starts one VM per worker (plugin
+ * start and configure on each) and listens for HTTP/1.1.
+ * @throws HostError (see errors.ts for the codes); the message says why.
+ * @example
+ *   const gw = await serve({ wasm: "build/jwt_authn.wasm", configuration: "{}", upstream: "http://127.0.0.1:9000", port: 0 });
+ *   await fetch(`${gw.url}/get`);
+ *   await gw.close();
+ */
+export async function serve(opts: ServeOptions): Promise<Gateway> {
+  if (typeof opts.configuration !== "string") badOption("configuration must be a string");
+  const upstream = parseBaseUrl("upstream", opts.upstream);
+  const clusters = new Map<string, URL>();
+  for (const [name, url] of Object.entries(opts.clusters ?? {})) clusters.set(name, parseBaseUrl(`cluster ${name}`, url));
+  const workers = opts.workers ?? 2;
+  checkInt("workers", workers, 1, 256);
+  const port = opts.port ?? 8080;
+  checkInt("port", port, 0, 65535);
+  checkInt("routeTimeoutMs", opts.routeTimeoutMs, 0, 2 ** 31 - 1);
+  checkInt("streamIdleTimeoutMs", opts.streamIdleTimeoutMs, 0, 2 ** 31 - 1);
+  checkInt("bufferLimitBytes", opts.bufferLimitBytes, 1, 2 ** 31 - 1);
+  const level = parseLogLevel(opts.logLevel ?? "info");
+  if (level === undefined) badOption(`unknown log level ${JSON.stringify(opts.logLevel)}`);
+
+  let bytes: Uint8Array;
+  if (typeof opts.wasm === "string") {
+    try {
+      bytes = await fs.readFile(opts.wasm);
+    } catch (e) {
+      throw new HostError("HOST_ERR_WASM_READ", `cannot read ${opts.wasm}: ${(e as Error).message}`);
+    }
+  } else {
+    bytes = opts.wasm;
+  }
+  const loaded = loadModule(bytes);
+
+  const logger = new Logger(level, opts.log ?? ((line) => process.stderr.write(`${line}\n`)));
+  const plugin: PluginInfo = {
+    name: opts.pluginName ?? "",
+    rootId: opts.rootId ?? "",
+    vmId: opts.vmId ?? "",
+    configuration: Buffer.from(opts.configuration, "utf8"),
+    vmConfiguration: Buffer.from(opts.vmConfiguration ?? "", "utf8"),
+    failOpen: opts.failOpen ?? false,
+    logPrefix: wasmLogPrefix(opts.pluginName ?? "", opts.rootId ?? "", opts.vmId ?? ""),
+  };
+  const clusterManager = new ClusterManager(clusters);
+  const stats = new StatsStore();
+  const vms: WasmVm[] = [];
+  const releaseAll = (): void => {
+    for (const vm of vms) {
+      vm.shutdown();
+      sharedStore.release(plugin.vmId);
+    }
+    vms.length = 0;
+    clusterManager.close();
+  };
+  try {
+    for (let i = 0; i < workers; i++) {
+      sharedStore.acquire(plugin.vmId);
+      try {
+        vms.push(WasmVm.create(loaded, i, { logger, plugin, stats, shared: sharedStore, clusters: clusterManager }));
+      } catch (e) {
+        sharedStore.release(plugin.vmId);
+        throw e;
+      }
+    }
+  } catch (e) {
+    releaseAll();
+    throw e;
+  }
+
+  const core: GatewayCore = {
+    upstream,
+    clusters: clusterManager,
+    logger,
+    failOpen: plugin.failOpen,
+    routeTimeoutMs: opts.routeTimeoutMs ?? DEFAULT_ROUTE_TIMEOUT_MS,
+    streamIdleTimeoutMs: opts.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+    bufferLimitBytes: opts.bufferLimitBytes ?? DEFAULT_BUFFER_LIMIT_BYTES,
+    active: new Set(),
+  };
+
+  const connections = new WeakMap<net.Socket, { vm: WasmVm; info: ConnectionInfo }>();
+  const sockets = new Set<net.Socket>();
+  let nextWorker = 0;
+  let nextConnectionId = 0;
+  const server = http.createServer();
+  // No Keep-Alive header and no idle close of kept-alive connections (Envoy's default idle timeout is 1 h).
+  server.keepAliveTimeout = 0;
+  server.on("connection", (socket: net.Socket) => {
+    const vm = vms[nextWorker];
+    nextWorker = (nextWorker + 1) % vms.length;
+    connections.set(socket, {
+      vm,
+      info: {
+        id: ++nextConnectionId,
+        remoteAddress: socket.remoteAddress ?? "",
+        remotePort: socket.remotePort ?? 0,
+        localAddress: socket.localAddress ?? "",
+        localPort: socket.localPort ?? 0,
+      },
+    });
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const c = connections.get(req.socket);
+    if (!c) {
+      res.writeHead(500).end();
+      return;
+    }
+    new HttpStream(req, res, c.vm, core, c.info).run();
+  });
+
+  const host = opts.host ?? "127.0.0.1";
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    releaseAll();
+    throw new HostError("HOST_ERR_LISTEN", `cannot listen on ${host}:${port}: ${(e as Error).message}`);
+  }
+  const address = server.address() as net.AddressInfo;
+  const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  let closing: Promise<void> | null = null;
+  return {
+    port: address.port,
+    url: `http://${urlHost}:${address.port}`,
+    workers: vms.map((vm) => ({
+      id: vm.workerId,
+      get failed() {
+        return vm.failed;
+      },
+      memoryBytes: () => vm.memoryBytes(),
+    })),
+    stats: () => stats.snapshot(),
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of [...core.active]) s.destroy();
+        for (const s of sockets) s.destroy();
+        releaseAll();
+      });
+      return closing;
+    },
+  };
+}
