@@ -180,7 +180,9 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
   const sockets = new Set<net.Socket>();
   let nextWorker = 0;
   let nextConnectionId = 0;
-  const server = http.createServer();
+  // Envoy's HTTP connection manager accepts request headers up to max_request_headers_kb (default 60 KiB);
+  // Node's default is 16 KiB, which would refuse large tokens before the filter sees them.
+  const server = http.createServer({ maxHeaderSize: 60 * 1024 });
   // No Keep-Alive header and no idle close of kept-alive connections (Envoy's default idle timeout is 1 h).
   server.keepAliveTimeout = 0;
   server.on("connection", (socket: net.Socket) => {

@@ -523,10 +523,7 @@ export class WasmVm {
     if (!ctx.isRoot || !ctx.pendingDone) return WasmResult.NotFound;
     ctx.pendingDone = false;
     this.defer(() => {
-      const wasClosed = this.closed;
-      this.closed = false;
       this.call("proxy_on_delete", ctx, [ctx.id]);
-      this.closed = wasClosed;
       this.deleteContext(ctx);
     });
     return WasmResult.Ok;

@@ -136,7 +136,7 @@ test("20,000 random and mutated tokens: every answer is 401/403 or a 200 for a v
       token = `${seg()}.${seg()}.${seg()}`;
     } else if (kind === 5) {
       // huge tokens
-      token = rnd.pick([b64u("{".repeat(8000)), base + "A".repeat(4000 + rnd.int(8000)), "a.".repeat(3000) + "b"]);
+      token = rnd.pick([b64u("{".repeat(8000)), base + "A".repeat(4000 + rnd.int(8000)), "a.".repeat(3000) + "b", b64u("x".repeat(30000 + rnd.int(12000)))]);
     } else if (kind === 6) {
       token = base;
       valid = true;

@@ -113,11 +113,13 @@ export const IMPORTS = `
   (import "env" "proxy_enqueue_shared_queue" (func $enqueue (param i32 i32 i32) (result i32)))
   (import "env" "proxy_dequeue_shared_queue" (func $dequeue (param i32 i32 i32) (result i32)))
   (import "env" "proxy_get_log_level" (func $get_log_level (param i32) (result i32)))
+  (import "env" "proxy_close_stream" (func $close_stream (param i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
 `;
 
 /** Memory, a bump allocator that grows memory (exported as malloc), the ABI marker and _initialize. */
-export function prelude(abi = "0_2_0"): string {
+export function prelude(abi = "0_2_1"): string {
   return `
   (memory (export "memory") 1)
   (global $heap (mut i32) (i32.const 32768))
@@ -152,6 +154,14 @@ export interface TestGateway {
   wasmLogs(): string[];
 }
 
+/** Gateways and connections still open when a test file ends (a failed test) are closed then. */
+const openGateways = new Set<Gateway>();
+const openConnections = new Set<RawConnection>();
+afterAll(async () => {
+  for (const c of openConnections) c.close();
+  for (const g of openGateways) await g.close();
+});
+
 export async function startGateway(wasm: Uint8Array, opts: Partial<ServeOptions> & { upstream: string }): Promise<TestGateway> {
   const logs: string[] = [];
   const gw = await serve({
@@ -162,6 +172,12 @@ export async function startGateway(wasm: Uint8Array, opts: Partial<ServeOptions>
     log: (l) => logs.push(l),
     ...opts,
   });
+  openGateways.add(gw);
+  const close = gw.close.bind(gw);
+  gw.close = () => {
+    openGateways.delete(gw);
+    return close();
+  };
   return {
     gw,
     logs,
@@ -207,7 +223,11 @@ export class RawConnection {
 
   static open(port: number): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
-      const s = net.connect(port, "127.0.0.1", () => resolve(new RawConnection(s)));
+      const s = net.connect(port, "127.0.0.1", () => {
+        const c = new RawConnection(s);
+        openConnections.add(c);
+        resolve(c);
+      });
       s.once("error", reject);
     });
   }
@@ -268,6 +288,7 @@ export class RawConnection {
   }
 
   close(): void {
+    openConnections.delete(this);
     this.socket.destroy();
   }
 }

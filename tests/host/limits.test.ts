@@ -79,3 +79,16 @@ describe("buffered bodies", () => {
     await t.gw.close();
   });
 });
+
+test("proxy_close_stream resets the stream (HTTP/1: the connection closes, no response)", async () => {
+  const d = new Data();
+  const wasm = await fixture(d, `(func (export "proxy_on_request_headers") (param $ctx i32) (param $n i32) (param $eos i32) (result i32)
+       (drop (call $close_stream (i32.const 0))) (i32.const 1))`);
+  const t = await startGateway(wasm, { upstream: up.url, workers: 1 });
+  const c = await RawConnection.open(t.gw.port);
+  await expect(c.request(get("/closed", t.gw.port))).rejects.toThrow("connection closed");
+  await waitFor(() => t.logs.some((l) => l.includes('"GET /closed HTTP/1.1"')), "access log");
+  expect(t.logs.find((l) => l.includes('"GET /closed HTTP/1.1"'))).toMatch(/ 0 wasm_close_stream \d+ms$/);
+  expect(up.requests.find((q) => q.url === "/closed")).toBeUndefined();
+  await t.gw.close();
+});

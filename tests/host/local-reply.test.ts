@@ -2,7 +2,7 @@
 // reply passing through this filter's on_response_headers/body), and the stream lifecycle order.
 
 import { serializePairs } from "../../host/abi/pairs";
-import { Data, fixture, get, logText, RawConnection, startGateway, startUpstream, waitForLog, withoutNodeConnection, type TestGateway, type Upstream } from "./harness";
+import { Data, fixture, get, logText, RawConnection, startGateway, startUpstream, waitFor, waitForLog, withoutNodeConnection, type TestGateway, type Upstream } from "./harness";
 
 const pairs = (list: string[][]): Buffer => serializePairs(list.map(([k, v]) => [Buffer.from(k), Buffer.from(v)] as [Buffer, Buffer]));
 
@@ -211,6 +211,59 @@ describe("stream lifecycle through the upstream", () => {
     ]);
     expect(up.requests[0].body).toBe("hello");
     expect(t.logs[t.logs.length - 1]).toMatch(/"POST \/life HTTP\/1\.1" 200 via_upstream \d+ms$/);
+    await t.gw.close();
+    await up.close();
+  });
+});
+
+describe("local replies during the response", () => {
+  test("from on_response_headers: straight to the client (no filter re-entry), the upstream response dropped; from on_response_body after the headers went out: a reset", async () => {
+    const d = new Data({
+      deny: "x-deny",
+      details: "response denied",
+      body: "denied by filter",
+      l_rh: "on_response_headers",
+    });
+    const wasm = await fixture(
+      d,
+      `(func (export "proxy_on_response_headers") (param $ctx i32) (param $n i32) (param $eos i32) (result i32)
+         ${logText(d, "l_rh")}
+         (if (i32.eqz (call $get_header (i32.const 2) ${d.ref("deny")} (i32.const 0) (i32.const 4))) (then
+           (drop (call $local_reply (i32.const 502) ${d.ref("details")} ${d.ref("body")} (i32.const 0) (i32.const 0) (i32.const -1)))))
+         (i32.const 0))
+       (func (export "proxy_on_response_body") (param $ctx i32) (param $n i32) (param $eos i32) (result i32)
+         ;; the 9-byte body of /late triggers a reply after the headers were sent downstream
+         (if (i32.eq (local.get $n) (i32.const 9)) (then
+           (drop (call $local_reply (i32.const 500) ${d.ref("details")} ${d.ref("body")} (i32.const 0) (i32.const 0) (i32.const -1)))))
+         (i32.const 0))`,
+    );
+    const up = await startUpstream((req, res) => {
+      const body = req.url === "/late" ? "late-body" : "upstream";
+      res.writeHead(200, req.url === "/deny" ? { "x-deny": "1", "content-length": "8" } : { "content-length": String(body.length) });
+      res.end(body);
+    });
+    const t = await startGateway(wasm, { upstream: up.url, workers: 1 });
+    const c = await RawConnection.open(t.gw.port);
+    const r = await c.request(get("/deny", t.gw.port));
+    expect(r.status).toBe(502);
+    expect(r.body.toString()).toBe("denied by filter");
+    expect(withoutNodeConnection(r.headers)).toEqual([
+      ["content-length", "16"],
+      ["content-type", "text/plain"],
+      ["date", r.header("date") as string],
+      ["server", "envoy"],
+    ]);
+    // on_response_headers ran once (for the upstream response), not again for the reply.
+    expect(t.wasmLogs().filter((l) => l === "wasm log: on_response_headers")).toHaveLength(1);
+    const r2 = await c.request(get("/fine", t.gw.port));
+    expect(r2.body.toString()).toBe("upstream");
+    // Stage 3: the headers (200, content-length 9) are out; the reply resets the stream instead.
+    await expect(c.request(get("/late", t.gw.port))).rejects.toThrow("connection closed");
+    c.close();
+    await waitFor(() => t.logs.some((l) => l.includes('"GET /deny HTTP/1.1"')), "access log");
+    expect(t.logs.find((l) => l.includes('"GET /deny HTTP/1.1"'))).toMatch(/ 502 response_denied \d+ms$/);
+    await waitFor(() => t.logs.some((l) => l.includes('"GET /late HTTP/1.1"')), "access log");
+    expect(t.logs.find((l) => l.includes('"GET /late HTTP/1.1"'))).toMatch(/ 200 response_denied \d+ms$/);
     await t.gw.close();
     await up.close();
   });

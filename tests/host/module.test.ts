@@ -2,7 +2,7 @@
 // section, restricted calls in _initialize) and plugin start/configure failures.
 
 import { HostError, loadModule, serve } from "../../host/index";
-import { Data, fixture, IMPORTS, logText, prelude, wat } from "./harness";
+import { Data, fixture, get, IMPORTS, logText, prelude, RawConnection, startGateway, startUpstream, wat } from "./harness";
 
 const UPSTREAM = "http://127.0.0.1:9";
 
@@ -121,7 +121,7 @@ describe("VM start", () => {
     const d = new Data({ init: "initializing" });
     const ok = await wat(`(module ${IMPORTS}
       (memory (export "memory") 1) (func (export "malloc") (param i32) (result i32) (i32.const 4096))
-      (func (export "proxy_abi_version_0_2_0")) ${d.segments()}
+      (func (export "proxy_abi_version_0_2_1")) ${d.segments()}
       (func (export "_initialize") ${logText(d, "init")}))`);
     const logs: string[] = [];
     const gw = await serve({ wasm: ok, configuration: "", upstream: UPSTREAM, port: 0, workers: 1, log: (l) => logs.push(l) });
@@ -130,7 +130,7 @@ describe("VM start", () => {
 
     const bad = await wat(`(module ${IMPORTS}
       (memory (export "memory") 1) (func (export "malloc") (param i32) (result i32) (i32.const 4096))
-      (func (export "proxy_abi_version_0_2_0"))
+      (func (export "proxy_abi_version_0_2_1"))
       (func (export "_initialize") (drop (call $set_tick (i32.const 10)))))`);
     const { error } = await refused(bad);
     expect(error.code).toBe("HOST_ERR_VM_START_FAILED");
@@ -206,5 +206,44 @@ describe("VM start", () => {
     });
     await expect(serve({ wasm: bytes, configuration: "", upstream: "ftp://x" })).rejects.toMatchObject({ code: "HOST_ERR_BAD_OPTIONS" });
     await expect(serve({ wasm: "/nonexistent/x.wasm", configuration: "", upstream: UPSTREAM })).rejects.toMatchObject({ code: "HOST_ERR_WASM_READ" });
+  });
+});
+
+describe("other ABI surfaces", () => {
+  test("WASI fd_write goes to the log: stdout at info, stderr at error, one trailing newline dropped", async () => {
+    const d = new Data({ out: "to stdout\n", err: "to stderr" });
+    // iovec tables at 200 (stdout) and 208 (stderr)
+    const bytes = await fixture(
+      d,
+      `(func (export "proxy_on_configure") (param i32 i32) (result i32)
+         (i32.store (i32.const 200) (i32.const ${d.ptr("out")})) (i32.store (i32.const 204) (i32.const ${d.len("out")}))
+         (i32.store (i32.const 208) (i32.const ${d.ptr("err")})) (i32.store (i32.const 212) (i32.const ${d.len("err")}))
+         (drop (call $fd_write (i32.const 1) (i32.const 200) (i32.const 1) (i32.const 240)))
+         (drop (call $fd_write (i32.const 2) (i32.const 208) (i32.const 1) (i32.const 240)))
+         (i32.const 1))`,
+    );
+    const logs: string[] = [];
+    const gw = await serve({ wasm: bytes, configuration: "", upstream: UPSTREAM, port: 0, workers: 1, log: (l) => logs.push(l) });
+    await gw.close();
+    expect(logs.map((l) => l.replace(/^\[[^\]]+\]/, ""))).toEqual(["[info] wasm log: to stdout", "[error] wasm log: to stderr"]);
+  });
+
+  test("an ABI 0.1.0 module gets on_request_headers(context, headers) and its edits reach the upstream", async () => {
+    const d = new Data({ k: "x-abi", v: "0.1.0" });
+    const bytes = await wat(`(module
+      (import "env" "proxy_add_header_map_value" (func $add_header (param i32 i32 i32 i32 i32) (result i32)))
+      (import "env" "proxy_continue_request" (func $continue_request (result i32)))
+      ${prelude("0_1_0")} ${d.segments()}
+      (func (export "proxy_on_request_headers") (param $ctx i32) (param $n i32) (result i32)
+        (drop (call $add_header (i32.const 0) ${d.ref("k")} ${d.ref("v")}))
+        (i32.const 0)))`);
+    const up = await startUpstream();
+    const t = await startGateway(bytes, { upstream: up.url, workers: 1 });
+    const c = await RawConnection.open(t.gw.port);
+    expect((await c.request(get("/old", t.gw.port))).status).toBe(200);
+    c.close();
+    expect(up.requests[0].rawHeaders.find(([k]) => k === "x-abi")?.[1]).toBe("0.1.0");
+    await t.gw.close();
+    await up.close();
   });
 });

@@ -224,10 +224,9 @@ test("shared queues: enqueue on one worker, on_queue_ready on the registrant (th
   const t = await startGateway(wasm, { upstream: up.url, workers: 2, vmId: "queues" });
   const a = await RawConnection.open(t.gw.port);
   expect((await a.request(get("/q", t.gw.port))).status).toBe(200);
-  await waitFor(() => t.wasmLogs().length >= 3, "queue logs", 1000).catch(() => console.log(t.logs));
-  await waitForLog(t, "wasm log: 7");
+  await waitForLog(t, "wasm log queues: 7");
   // 7 = Empty on the second dequeue.
-  expect(t.wasmLogs()).toEqual(["wasm log: queue ready", "wasm log: item-1", "wasm log: 7"]);
+  expect(t.wasmLogs()).toEqual(["wasm log queues: queue ready", "wasm log queues: item-1", "wasm log queues: 7"]);
   a.close();
   await t.gw.close();
 });
