@@ -154,7 +154,7 @@ function proxyImports(vm: WasmVm): Record<string, Impl> {
     },
 
     proxy_get_current_time_nanoseconds(ptr: number): number {
-      return vm.writeU64(ptr, wallClockNanos()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      return vm.writeU64(ptr, wallClockNanos() + vm.clockOffsetNs) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
 
     proxy_get_property(pathPtr: number, pathSize: number, ptrPtr: number, sizePtr: number): number {

@@ -69,6 +69,12 @@ export interface Gateway {
   workers: WorkerInfo[];
   /** Custom metrics (wasmcustom.*) shared by all workers. */
   stats(): ReturnType<StatsStore["snapshot"]>;
+  /**
+   * Moves the wall clock every VM reads through proxy_get_current_time_nanoseconds forward by `ms`
+   * (cumulative). A test hook for time-dependent behaviour (token expiry, key-set lifetimes); Envoy has no
+   * such knob.
+   */
+  advanceClock(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -238,6 +244,9 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
       memoryBytes: () => vm.memoryBytes(),
     })),
     stats: () => stats.snapshot(),
+    advanceClock(ms: number): void {
+      for (const vm of vms) vm.clockOffsetNs += BigInt(Math.round(ms * 1e6));
+    },
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

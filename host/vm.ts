@@ -56,6 +56,8 @@ export class WasmVm {
   readonly vmContext: Context;
   /** Message of the last trap, for HostErrors at start-up. */
   lastFailure = "";
+  /** Added to the wall clock the module reads (Gateway.advanceClock, for tests of time-dependent code). */
+  clockOffsetNs = 0n;
 
   private memory: WasmMemory | null = null;
   private view: Uint8Array = new Uint8Array(0);

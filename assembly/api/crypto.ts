@@ -1,28 +1,31 @@
-// Library entry for Node (build/crypto.wasm, loaded by host/crypto/index.ts): exports raw-pointer functions
-// for key import, signature verification, SHA-2 and base64url. Owns the key handle table and the JS-visible
-// scratch buffer. Every export checks its pointers against memory and returns 0/-1 on bad input.
+// Library entry for Node (build/crypto.wasm, loaded by host/crypto/index.ts): the filter's own JWK
+// import (assembly/jwks/jwks.ts) and signature checks (assembly/jwks/verify.ts) behind raw-pointer exports,
+// plus SHA-2 and base64url for tests. Owns the key handle table and the JS-visible scratch buffer. Every
+// export checks its pointers against memory and returns 0/-1 on bad input.
 import { HashAlg, hashLength, digestInto, Sha256, Sha512, MAX_HASH_LENGTH } from "../crypto/sha2";
-import { RsaPublicKey, importRsaPublicKey, verifyRsaPkcs1v15, verifyRsaPkcs1v15Digest } from "../crypto/rsa";
+import { verifyRsaPkcs1v15Digest } from "../crypto/rsa";
 import {
-  base64UrlDecode, base64UrlDecodeInto, base64UrlDecodedLength, base64UrlDecodeString,
+  base64UrlDecodeInto, base64UrlDecodedLength, base64UrlDecodeString,
 } from "../util/base64url";
+import { parseJson, JsonKind } from "../util/json";
+import { Status } from "../status";
+import { Jwk, parseJwk, isSigningKey, jwksJsonLimits } from "../jwks/jwks";
+import { keyFits, verifyWithKey } from "../jwks/verify";
+import { algorithmAt, algorithmCount, KeyFamily } from "../jwt/algorithms";
+import { curveByteLength } from "../crypto/ecdsa";
 
 /** Largest scratch buffer JS may request (bytes). */
 const MAX_SCRATCH: i32 = 64 << 20;
 /** Largest number of live imported keys. */
 const MAX_KEYS: i32 = 1 << 16;
-/** Largest accepted n or e input (bytes of base64url text, or raw bytes); leading zeros make it > 1 KiB. */
-const MAX_KEY_INPUT: i32 = 1 << 20;
-
-/** Algorithm ids shared with host/crypto/index.ts (the one algorithm table lives there). */
-const ALG_RS256: i32 = 0;
-const ALG_RS384: i32 = 1;
-const ALG_RS512: i32 = 2;
+/** Largest JWK text importJwk reads. */
+const MAX_JWK_BYTES: i32 = 1 << 20;
 
 let scratchBuf = new ArrayBuffer(4096);
-const keys = new Array<RsaPublicKey | null>();
+const keys = new Array<Jwk | null>();
 const freeHandles = new Array<i32>();
 let liveKeys: i32 = 0;
+let lastStatus: i32 = 0;
 
 // True if [ptr, ptr + len) lies inside linear memory.
 function inMemory(ptr: usize, len: i32): bool {
@@ -30,19 +33,12 @@ function inMemory(ptr: usize, len: i32): bool {
   return <u64>ptr + <u64>len <= (<u64>memory.size() << 16);
 }
 
-function hashOf(algId: i32): i32 {
-  if (algId == ALG_RS256) return HashAlg.SHA256;
-  if (algId == ALG_RS384) return HashAlg.SHA384;
-  if (algId == ALG_RS512) return HashAlg.SHA512;
-  return -1;
-}
-
-function keyAt(handle: i32): RsaPublicKey | null {
+function keyAt(handle: i32): Jwk | null {
   if (handle <= 0 || handle > keys.length) return null;
   return unchecked(keys[handle - 1]);
 }
 
-function addKey(key: RsaPublicKey | null): i32 {
+function addKey(key: Jwk | null): i32 {
   if (key === null || liveKeys >= MAX_KEYS) return 0;
   liveKeys++;
   if (freeHandles.length > 0) {
@@ -63,25 +59,30 @@ export function scratch(size: i32): usize {
   return changetype<usize>(scratchBuf);
 }
 
-/** Imports an RSA key from the base64url text of the JWK members n and e. Returns a handle > 0, or 0. */
-export function importRsaKeyB64(nPtr: usize, nLen: i32, ePtr: usize, eLen: i32): i32 {
-  if (nLen > MAX_KEY_INPUT || eLen > MAX_KEY_INPUT) return 0;
-  if (!inMemory(nPtr, nLen) || !inMemory(ePtr, eLen)) return 0;
-  let n = base64UrlDecode(nPtr, nLen);
-  let e = base64UrlDecode(ePtr, eLen);
-  if (n === null || e === null) return 0;
-  return addKey(importRsaPublicKey(n, e));
+/**
+ * Imports one JWK given as JSON text, with the filter's JWK parser: jwt_verify_lib's rules per kty, plus
+ * `use`/`key_ops` (an encryption key is unusable). Returns a handle > 0, or 0 (see lastImportStatus).
+ */
+export function importJwk(ptr: usize, len: i32): i32 {
+  lastStatus = Status.JwksParseError;
+  if (len <= 0 || len > MAX_JWK_BYTES || !inMemory(ptr, len)) return 0;
+  const doc = parseJson(ptr, len, jwksJsonLimits());
+  if (doc === null || doc.kind != JsonKind.Object) return 0;
+  if (!isSigningKey(doc)) {
+    lastStatus = Status.JwksNotImplementedKty;
+    return 0;
+  }
+  const jwk = new Jwk();
+  lastStatus = parseJwk(doc, jwk);
+  if (lastStatus != Status.Ok) return 0;
+  const h = addKey(jwk);
+  if (h == 0) lastStatus = Status.JwksBioAllocError;
+  return h;
 }
 
-/** Imports an RSA key from big-endian n and e bytes. Returns a handle > 0, or 0. */
-export function importRsaKey(nPtr: usize, nLen: i32, ePtr: usize, eLen: i32): i32 {
-  if (nLen > MAX_KEY_INPUT || eLen > MAX_KEY_INPUT) return 0;
-  if (!inMemory(nPtr, nLen) || !inMemory(ePtr, eLen)) return 0;
-  let n = new Uint8Array(nLen);
-  let e = new Uint8Array(eLen);
-  memory.copy(n.dataStart, nPtr, <usize>nLen);
-  memory.copy(e.dataStart, ePtr, <usize>eLen);
-  return addKey(importRsaPublicKey(n, e));
+/** The Status of the last importJwk (0 = Ok; jwt_verify_lib's numbering). */
+export function lastImportStatus(): i32 {
+  return lastStatus;
 }
 
 /** Releases a key handle; unknown handles are ignored. */
@@ -92,10 +93,17 @@ export function freeKey(handle: i32): void {
   liveKeys--;
 }
 
-/** Modulus size in bits of a key, or 0 for an unknown handle. */
+/** Key size in bits (RSA modulus, EC curve, 256 for Ed25519, secret bits for oct), or 0. */
 export function keyBits(handle: i32): i32 {
-  let key = keyAt(handle);
-  return key === null ? 0 : key.bitLength;
+  const key = keyAt(handle);
+  if (key === null) return 0;
+  const rsa = key.rsa;
+  if (rsa !== null) return rsa.bitLength;
+  const ec = key.ec;
+  if (ec !== null) return ec.curve == 2 ? 521 : curveByteLength(ec.curve) * 8;
+  const oct = key.oct;
+  if (oct !== null) return oct.length * 8;
+  return key.okp !== null ? 256 : 0;
 }
 
 /** Number of live key handles. */
@@ -103,22 +111,39 @@ export function keyCount(): i32 {
   return liveKeys;
 }
 
-/** Verifies a signature over dataLen bytes at dataPtr. 1 = valid, 0 = invalid or bad arguments. */
-export function verify(algId: i32, handle: i32, dataPtr: usize, dataLen: i32, sigPtr: usize, sigLen: i32): i32 {
-  let hash = hashOf(algId);
-  let key = keyAt(handle);
-  if (hash < 0 || key === null) return 0;
-  if (!inMemory(dataPtr, dataLen) || !inMemory(sigPtr, sigLen)) return 0;
-  return verifyRsaPkcs1v15(key, <HashAlg>hash, dataPtr, dataLen, sigPtr, sigLen) ? 1 : 0;
+/** Number of JWS algorithms in the one table (assembly/jwt/algorithms.ts). */
+export function algorithms(): i32 {
+  return algorithmCount();
 }
 
-/** Verifies a signature over a digest computed by the caller (hashLength bytes at digestPtr). */
+/** Name of algorithm `id` as an AssemblyScript string pointer (static data), or 0. */
+export function algorithmName(id: i32): usize {
+  const a = algorithmAt(id);
+  return a === null ? 0 : changetype<usize>(a.name);
+}
+
+/**
+ * Verifies a signature over dataLen bytes at dataPtr with key `handle` for algorithm `algId`.
+ * 1 = valid; 0 = invalid, a key whose type or curve does not fit the alg, or bad arguments; -1 = no such alg.
+ */
+export function verify(algId: i32, handle: i32, dataPtr: usize, dataLen: i32, sigPtr: usize, sigLen: i32): i32 {
+  const a = algorithmAt(algId);
+  if (a === null) return -1;
+  const key = keyAt(handle);
+  if (key === null || !keyFits(key, a)) return 0;
+  if (!inMemory(dataPtr, dataLen) || !inMemory(sigPtr, sigLen)) return 0;
+  return verifyWithKey(key, a, dataPtr, dataLen, sigPtr, sigLen) ? 1 : 0;
+}
+
+/** RS256/384/512 over a digest computed by the caller (streamed hashing of large inputs). */
 export function verifyDigest(algId: i32, handle: i32, digestPtr: usize, sigPtr: usize, sigLen: i32): i32 {
-  let hash = hashOf(algId);
-  let key = keyAt(handle);
-  if (hash < 0 || key === null) return 0;
-  if (!inMemory(digestPtr, hashLength(<HashAlg>hash)) || !inMemory(sigPtr, sigLen)) return 0;
-  return verifyRsaPkcs1v15Digest(key, <HashAlg>hash, digestPtr, sigPtr, sigLen) ? 1 : 0;
+  const a = algorithmAt(algId);
+  const key = keyAt(handle);
+  if (a === null || key === null || a.family != KeyFamily.RSA_PKCS1) return 0;
+  const rsa = key.rsa;
+  if (rsa === null) return 0;
+  if (!inMemory(digestPtr, hashLength(a.hash)) || !inMemory(sigPtr, sigLen)) return 0;
+  return verifyRsaPkcs1v15Digest(rsa, a.hash, digestPtr, sigPtr, sigLen) ? 1 : 0;
 }
 
 /** One-shot hash (alg: 0 SHA-256, 1 SHA-384, 2 SHA-512). Returns the digest length, or 0. */

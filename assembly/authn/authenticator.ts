@@ -30,6 +30,11 @@ export function precheckToken(cfg: Config, found: FoundToken, nowS: f64): TokenC
     out.status = s;
     return out;
   }
+  return checkClaims(cfg, found, out, nowS);
+}
+
+/** The checks after parsing, also run on a verified-token cache hit (with the cached parsed token). */
+export function checkClaims(cfg: Config, found: FoundToken, out: TokenCheck, nowS: f64): TokenCheck {
   const jwt = out.jwt;
   const rule = jwt.hasIss ? ruleFor(cfg, found, jwt.iss) : null;
   if (rule === null) {

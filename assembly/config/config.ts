@@ -67,6 +67,9 @@ export class Policy {
 }
 
 export class Config {
+  /** Verified-token cache bounds (`tokenCache: {maxEntries, maxBytes}`); 0 entries turns it off. */
+  cacheEntries: i32 = 1000;
+  cacheBytes: i32 = 1 << 20;
   rules: JwtRule[] = [];
   policies: Policy[] = [];
   hasAllow: bool = false;

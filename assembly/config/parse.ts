@@ -64,6 +64,17 @@ class Reader {
     return v.boolValue;
   }
 
+  /** An optional whole number in [min, max]; `dflt` when absent. */
+  int(o: JsonValue, key: string, path: string, dflt: i32, min: i32, max: i32): i32 {
+    const v = o.get(key);
+    if (v === null) return dflt;
+    if (v.kind != JsonKind.Number || !v.numIsInteger || v.numValue < <f64>min || v.numValue > <f64>max) {
+      this.fail(path + key, "must be a whole number from " + min.toString() + " to " + max.toString());
+      return dflt;
+    }
+    return <i32>v.numValue;
+  }
+
   /** An optional list of strings; null when absent. */
   strList(o: JsonValue, key: string, path: string): string[] | null {
     const v = o.get(key);
@@ -337,8 +348,14 @@ export function parseConfig(data: usize, len: i32): ConfigResult {
     res.error = "configuration: must be a JSON object";
     return res;
   }
-  r.onlyKnown(doc, "", ["jwtRules", "policies"], []);
+  r.onlyKnown(doc, "", ["jwtRules", "policies", "tokenCache"], []);
   const cfg = new Config();
+  const tc = r.obj(doc.get("tokenCache"), "tokenCache");
+  if (tc !== null) {
+    r.onlyKnown(tc, "tokenCache", ["maxEntries", "maxBytes"], []);
+    cfg.cacheEntries = r.int(tc, "maxEntries", "tokenCache.", cfg.cacheEntries, 0, 1000000);
+    cfg.cacheBytes = r.int(tc, "maxBytes", "tokenCache.", cfg.cacheBytes, 0, 1 << 30);
+  }
   const rules = r.list(doc, "jwtRules", "");
   if (rules !== null) {
     for (let i = 0; i < rules.length && r.ok; i++) {

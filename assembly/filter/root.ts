@@ -13,6 +13,8 @@ import { RemoteJwks, KeyWaiter } from "../jwks/remote";
 import { parseJwks, MAX_JWKS_BYTES } from "../jwks/jwks";
 import { Status, statusString } from "../status";
 import { JwtStream } from "./stream";
+import { TokenCache } from "../authn/cache";
+import { Stats } from "./stats";
 import { nowSeconds } from "./clock";
 
 /** The origin handed to httpCall: it names the key set the response is for (AS has no closures). */
@@ -36,6 +38,8 @@ export class JwtRoot extends RootContext {
   extractor: Extractor | null = null;
   /** Parallel to config.rules: the remote key set of a `jwksUri` rule, null for an inline one. */
   remotes: Array<RemoteJwks | null> = [];
+  cache: TokenCache = new TokenCache(0, 0);
+  stats: Stats | null = null;
 
   createContext(context_id: u32): Context {
     return new JwtStream(context_id, this);
@@ -51,7 +55,9 @@ export class JwtRoot extends RootContext {
     }
     for (let i = 0; i < res.warnings.length; i++) log(LogLevelValues.warn, unchecked(res.warnings[i]));
     this.config = cfg;
+    if (this.stats === null) this.stats = new Stats();
     this.extractor = new Extractor(cfg);
+    this.cache = new TokenCache(cfg.cacheEntries, cfg.cacheBytes);
     this.remotes = [];
     for (let i = 0; i < cfg.rules.length; i++) {
       const r = unchecked(cfg.rules[i]);
@@ -106,6 +112,8 @@ export class JwtRoot extends RootContext {
       }
     }
     const ok = problem.length == 0;
+    const stats = this.stats;
+    if (stats !== null) (ok ? stats.jwksFetchSuccess : stats.jwksFetchFailed).increment(1);
     if (!ok) {
       log(LogLevelValues.warn, "jwks fetch for issuer " + rule.issuer + " from " + rule.jwksUri + " failed: " + problem);
     }

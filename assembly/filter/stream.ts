@@ -8,8 +8,9 @@ import { get_header_map_pairs, HeaderMapTypeValues } from "@solo-io/proxy-runtim
 import { Status } from "../status";
 import { Config, JwtRule } from "../config/config";
 import { FoundToken, RequestHeader, LocationKind, removeQueryParam } from "../authn/extractor";
-import { precheckToken, TokenCheck } from "../authn/authenticator";
-import { verifyJwtSignature } from "../jwks/verify";
+import { precheckToken, checkClaims, TokenCheck } from "../authn/authenticator";
+import { verifyJwtSignatureWithKey, KeyMatch } from "../jwks/verify";
+import { CacheEntry, tokenDigest, MAX_CACHED_TOKEN_BYTES } from "../authn/cache";
 import { Jwks } from "../jwks/jwks";
 import { KeyWaiter } from "../jwks/remote";
 import { Principal } from "../authz/principal";
@@ -38,6 +39,9 @@ export class JwtStream extends Context {
   private jwtRoot: JwtRoot;
   private tokens: FoundToken[] = [];
   private checks: Array<TokenCheck | null> = [];
+  /** Per token: its verified-token cache entry (a hit) and its cache key. */
+  private cached: Array<CacheEntry | null> = [];
+  private digests: Array<string | null> = [];
   private next: i32 = 0;
   private nowS: f64 = 0;
   private path: string = "";
@@ -76,6 +80,8 @@ export class JwtStream extends Context {
     }
     this.tokens = extractor.extract(headers, this.path);
     this.checks = new Array<TokenCheck | null>(this.tokens.length);
+    this.cached = new Array<CacheEntry | null>(this.tokens.length);
+    this.digests = new Array<string | null>(this.tokens.length);
     this.nowS = nowSeconds();
     return this.proceed(cfg);
   }
@@ -96,6 +102,8 @@ export class JwtStream extends Context {
   }
 
   private fail(s: Status): void {
+    const stats = this.jwtRoot.stats;
+    if (stats !== null) stats.denied.increment(1);
     sendAuthnFailure(s, realmFor(this.scheme, this.authority, this.path), this.tokens.length > 0);
   }
 
@@ -114,7 +122,25 @@ export class JwtStream extends Context {
       const i = this.next;
       let check = unchecked(this.checks[i]);
       if (check === null) {
-        check = precheckToken(cfg, unchecked(this.tokens[i]), this.nowS);
+        const found = unchecked(this.tokens[i]);
+        const cache = this.jwtRoot.cache;
+        let entry: CacheEntry | null = null;
+        if (cache.enabled && found.token.length <= MAX_CACHED_TOKEN_BYTES) {
+          const digest = tokenDigest(found.token);
+          this.digests[i] = digest;
+          entry = cache.get(digest);
+          const stats = this.jwtRoot.stats;
+          if (stats !== null) (entry !== null ? stats.jwtCacheHit : stats.jwtCacheMiss).increment(1);
+        }
+        if (entry !== null) {
+          // A repeat token: no parsing, no signature, but the issuer, time and audience checks run.
+          const c = new TokenCheck();
+          c.jwt = entry.jwt;
+          check = checkClaims(cfg, found, c, this.nowS);
+          this.cached[i] = entry;
+        } else {
+          check = precheckToken(cfg, found, this.nowS);
+        }
         this.checks[i] = check;
         if (check.status != Status.Ok) {
           this.fail(check.status);
@@ -134,19 +160,37 @@ export class JwtStream extends Context {
         }
         return FilterHeadersStatusValues.StopIteration;
       }
-      const s = jwks.status != Status.Ok ? Status.JwksNoValidKeys : verifyJwtSignature(check.jwt, jwks);
+      if (jwks.status != Status.Ok) {
+        this.fail(Status.JwksNoValidKeys);
+        return FilterHeadersStatusValues.StopIteration;
+      }
+      const entry = unchecked(this.cached[i]);
+      if (entry !== null && jwks.hasFingerprint(entry.keyFingerprint)) {
+        this.next = i + 1;
+        continue;
+      }
+      if (entry !== null) this.jwtRoot.cache.drop(entry); // its key left the set (rotation)
+      const match = new KeyMatch();
+      const s = verifyJwtSignatureWithKey(check.jwt, jwks, match);
       if (s != Status.Ok) {
         this.fail(s);
         return FilterHeadersStatusValues.StopIteration;
       }
+      const key = match.key;
+      const digest = unchecked(this.digests[i]);
+      if (key !== null && digest !== null && digest.length > 0) this.jwtRoot.cache.put(digest, check.jwt, key.fingerprint);
       this.next = i + 1;
     }
     this.applySuccess();
+    const stats = this.jwtRoot.stats;
+    if (stats !== null && this.tokens.length > 0) stats.allowed.increment(1);
     const verdict = evaluatePolicies(cfg, this.principal);
     if (!verdict.allowed) {
+      if (stats !== null) stats.rbacDenied.increment(1);
       sendRbacDenied(verdict.policy);
       return FilterHeadersStatusValues.StopIteration;
     }
+    if (stats !== null && cfg.policies.length > 0) stats.rbacAllowed.increment(1);
     return FilterHeadersStatusValues.Continue;
   }
 

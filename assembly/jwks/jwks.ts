@@ -1,15 +1,23 @@
 // Owns a parsed key set (jwt_verify_lib's `Jwks`): the public keys with their kid/alg, and parseJwks(),
-// which is lenient like jwt_verify_lib (a bad key is dropped, the set fails only when no key survives).
-// Every per-key precomputation (RSA Montgomery constants) happens here, once, never per request.
+// lenient like jwt_verify_lib (a bad key is dropped, the set fails only when no key survives), with
+// jwt_verify_lib's status for every key error. Every per-key precomputation (RSA Montgomery constants,
+// EC and Ed25519 point tables) happens here, once, never per request.
 import { Status } from "../status";
 import { JsonValue, JsonKind, parseJson, JsonLimits } from "../util/json";
 import { base64UrlDecodeString } from "../util/base64url";
 import { RsaPublicKey, importRsaPublicKey } from "../crypto/rsa";
+import { Curve, EcPublicKey, importEcPublicKey } from "../crypto/ecdsa";
+import { Ed25519PublicKey, importEd25519PublicKey } from "../crypto/ed25519";
+import { rsaKeyFromPemCertificate } from "../crypto/x509";
 
 /** A JWKS body larger than this is refused (a fetch failure for a remote one). */
 export const MAX_JWKS_BYTES: i32 = 256 * 1024;
 /** Keys kept from one set; the rest are dropped (a real IdP publishes a handful). */
 export const MAX_JWKS_KEYS: i32 = 256;
+/** An HMAC secret longer than this is refused (a JWKS is not the place for megabyte secrets). */
+const MAX_OCT_KEY_BYTES: i32 = 4096;
+
+const PEM_CERT_BEGIN = "-----BEGIN CERTIFICATE-----";
 
 export class Jwk {
   kty: string = "";
@@ -18,17 +26,41 @@ export class Jwk {
   alg: string = "";
   hasAlg: bool = false;
   rsa: RsaPublicKey | null = null;
+  ec: EcPublicKey | null = null;
+  okp: Ed25519PublicKey | null = null;
+  /** The HMAC secret of an `oct` key (non-empty). */
+  oct: Uint8Array | null = null;
+  /**
+   * The key's identity: kty and its public material exactly as published. The verified-token cache
+   * remembers which key verified a token by it, so an entry dies when its key leaves the set.
+   */
+  fingerprint: string = "";
+}
+
+function memberText(o: JsonValue, name: string): string {
+  const v = o.get(name);
+  return v !== null && v.kind == JsonKind.String ? v.strValue : "";
 }
 
 export class Jwks {
   keys: Jwk[] = [];
   /** Ok when at least one key parsed; otherwise the first key error, or the document error. */
   status: Status = Status.Ok;
+
+  /** Whether a key with this identity is (still) in the set. */
+  hasFingerprint(fp: string): bool {
+    for (let i = 0; i < this.keys.length; i++) {
+      if (unchecked(this.keys[i]).fingerprint == fp) return true;
+    }
+    return false;
+  }
 }
 
-function optionalString(o: JsonValue, name: string): JsonValue | null {
+/** A member that must be a string when present: "" when absent, null when of another type. */
+function optString(o: JsonValue, name: string): string | null {
   const v = o.get(name);
-  return v;
+  if (v === null) return "";
+  return v.kind == JsonKind.String ? v.strValue : null;
 }
 
 /** extractJwkFromJwkRSA: `alg` must start with RS or PS; n and e strings; e is 3 or 65537. */
@@ -49,27 +81,151 @@ function parseRsaKey(o: JsonValue, jwk: Jwk): Status {
   return Status.Ok;
 }
 
-function parseKey(o: JsonValue, jwk: Jwk): Status {
+/**
+ * extractJwkFromJwkEC: `alg` starts with ES; `crv` a string; both present must agree; both absent means
+ * P-256; x and y base64url of a point on the curve.
+ */
+function parseEcKey(o: JsonValue, jwk: Jwk): Status {
+  if (jwk.hasAlg && !jwk.alg.startsWith("ES")) return Status.JwksECKeyBadAlg;
+  const crv = optString(o, "crv");
+  if (crv === null) return Status.JwksECKeyBadCrv;
+  const alg = jwk.hasAlg ? jwk.alg : "";
+  if (alg.length > 0 && crv.length > 0) {
+    if (!((alg == "ES256" && crv == "P-256") || (alg == "ES384" && crv == "P-384") || (alg == "ES512" && crv == "P-521"))) {
+      return Status.JwksECKeyAlgNotCompatibleWithCrv;
+    }
+  }
+  let curve: Curve;
+  if ((alg.length == 0 && crv.length == 0) || alg == "ES256" || crv == "P-256") curve = Curve.P256;
+  else if (alg == "ES384" || crv == "P-384") curve = Curve.P384;
+  else if (alg == "ES512" || crv == "P-521") curve = Curve.P521;
+  else return Status.JwksECKeyAlgOrCrvUnsupported;
+  const x = o.get("x");
+  if (x === null) return Status.JwksECKeyMissingX;
+  if (x.kind != JsonKind.String) return Status.JwksECKeyBadX;
+  const y = o.get("y");
+  if (y === null) return Status.JwksECKeyMissingY;
+  if (y.kind != JsonKind.String) return Status.JwksECKeyBadY;
+  const xb = base64UrlDecodeString(x.strValue);
+  const yb = base64UrlDecodeString(y.strValue);
+  if (xb === null || yb === null) return Status.JwksEcXorYBadBase64;
+  const key = importEcPublicKey(curve, xb, yb);
+  if (key === null) return Status.JwksEcParseError;
+  jwk.ec = key;
+  return Status.Ok;
+}
+
+/** extractJwkFromJwkOct: `alg` is HS256/384/512; `k` a non-empty base64url string. */
+function parseOctKey(o: JsonValue, jwk: Jwk): Status {
+  if (jwk.hasAlg && jwk.alg != "HS256" && jwk.alg != "HS384" && jwk.alg != "HS512") return Status.JwksHMACKeyBadAlg;
+  const k = o.get("k");
+  if (k === null) return Status.JwksHMACKeyMissingK;
+  if (k.kind != JsonKind.String) return Status.JwksHMACKeyBadK;
+  const kb = base64UrlDecodeString(k.strValue);
+  if (kb === null || kb.length == 0 || kb.length > MAX_OCT_KEY_BYTES) return Status.JwksOctBadBase64;
+  jwk.oct = kb;
+  return Status.Ok;
+}
+
+/** extractJwkFromJwkOKP: `alg` is EdDSA; `crv` is Ed25519; `x` is 32 bytes of a valid point. */
+function parseOkpKey(o: JsonValue, jwk: Jwk): Status {
+  if (jwk.hasAlg && jwk.alg != "EdDSA") return Status.JwksOKPKeyBadAlg;
+  const crv = o.get("crv");
+  if (crv === null) return Status.JwksOKPKeyMissingCrv;
+  if (crv.kind != JsonKind.String) return Status.JwksOKPKeyBadCrv;
+  if (crv.strValue != "Ed25519") return Status.JwksOKPKeyCrvUnsupported;
+  const x = o.get("x");
+  if (x === null) return Status.JwksOKPKeyMissingX;
+  if (x.kind != JsonKind.String) return Status.JwksOKPKeyBadX;
+  const xb = base64UrlDecodeString(x.strValue);
+  if (xb === null) return Status.JwksOKPXBadBase64;
+  if (xb.length != 32) return Status.JwksOKPXWrongLength;
+  const key = importEd25519PublicKey(xb);
+  // jwt_verify_lib has no status for an invalid point (OpenSSL accepts any 32 bytes); this is the closest.
+  if (key === null) return Status.JwksOKPXWrongLength;
+  jwk.okp = key;
+  return Status.Ok;
+}
+
+/** Whether a key is for signatures: `use` other than "sig", or `key_ops` without "verify", excludes it. */
+export function isSigningKey(o: JsonValue): bool {
+  const use = o.get("use");
+  if (use !== null && (use.kind != JsonKind.String || use.strValue != "sig")) return false;
+  const ops = o.get("key_ops");
+  if (ops !== null) {
+    if (ops.kind != JsonKind.Array) return false;
+    let verify = false;
+    const items = ops.items;
+    for (let i = 0; i < items.length; i++) {
+      const it = unchecked(items[i]);
+      if (it.kind == JsonKind.String && it.strValue == "verify") verify = true;
+    }
+    if (!verify) return false;
+  }
+  return true;
+}
+
+/** Parses one JWK object into `jwk`; Ok, or jwt_verify_lib's status for the first problem. */
+export function parseJwk(o: JsonValue, jwk: Jwk): Status {
   const kty = o.get("kty");
   if (kty === null) return Status.JwksMissingKty;
   if (kty.kind != JsonKind.String) return Status.JwksBadKty;
   jwk.kty = kty.strValue;
-  const kid = optionalString(o, "kid");
+  const kid = o.get("kid");
   if (kid !== null && kid.kind == JsonKind.String) {
     jwk.kid = kid.strValue;
     jwk.hasKid = true;
   }
-  const alg = optionalString(o, "alg");
-  if (alg !== null && alg.kind == JsonKind.String) {
+  const alg = o.get("alg");
+  if (alg !== null) {
+    if (alg.kind != JsonKind.String) return Status.JwksBadKty;
     jwk.alg = alg.strValue;
     jwk.hasAlg = true;
   }
-  if (jwk.kty == "RSA") return parseRsaKey(o, jwk);
-  // EC, oct and OKP arrive with issue #3; like any unknown kty they are skipped.
-  return Status.JwksNotImplementedKty;
+  let s: Status;
+  if (jwk.kty == "RSA") s = parseRsaKey(o, jwk);
+  else if (jwk.kty == "EC") s = parseEcKey(o, jwk);
+  else if (jwk.kty == "oct") s = parseOctKey(o, jwk);
+  else if (jwk.kty == "OKP") s = parseOkpKey(o, jwk);
+  else return Status.JwksNotImplementedKty;
+  if (s == Status.Ok) {
+    jwk.fingerprint = jwk.kty + "|" + memberText(o, "crv") + "|" + memberText(o, "n") + "|" + memberText(o, "e") + "|" +
+      memberText(o, "x") + "|" + memberText(o, "y") + "|" + memberText(o, "k");
+  }
+  return s;
 }
 
-/** Builds a key set from a parsed JSON document (RFC 7517 `{"keys": [...]}`). */
+/** Google's `{kid: "-----BEGIN CERTIFICATE-----..."}` map: every member a PEM certificate string. */
+function isX509Map(doc: JsonValue): bool {
+  if (doc.keys.length == 0) return false;
+  const values = doc.values;
+  for (let i = 0; i < values.length; i++) {
+    const v = unchecked(values[i]);
+    if (v.kind != JsonKind.String || !v.strValue.startsWith(PEM_CERT_BEGIN)) return false;
+  }
+  return true;
+}
+
+function jwksFromX509Map(doc: JsonValue, out: Jwks): void {
+  let firstError = Status.Ok;
+  for (let i = 0; i < doc.keys.length && out.keys.length < MAX_JWKS_KEYS; i++) {
+    const key = rsaKeyFromPemCertificate(unchecked(doc.values[i]).strValue);
+    if (key === null) {
+      if (firstError == Status.Ok) firstError = Status.JwksX509ParseError;
+      continue;
+    }
+    const jwk = new Jwk();
+    jwk.kty = "RSA";
+    jwk.kid = unchecked(doc.keys[i]);
+    jwk.hasKid = true;
+    jwk.rsa = key;
+    jwk.fingerprint = "x509|" + unchecked(doc.values[i]).strValue;
+    out.keys.push(jwk);
+  }
+  if (out.keys.length == 0) out.status = firstError != Status.Ok ? firstError : Status.JwksNoValidKeys;
+}
+
+/** Builds a key set from a parsed JSON document (RFC 7517 `{"keys": [...]}` or Google's x509 map). */
 export function jwksFromJson(doc: JsonValue | null): Jwks {
   const out = new Jwks();
   if (doc === null || doc.kind != JsonKind.Object) {
@@ -78,7 +234,8 @@ export function jwksFromJson(doc: JsonValue | null): Jwks {
   }
   const keys = doc.get("keys");
   if (keys === null) {
-    out.status = Status.JwksNoKeys;
+    if (isX509Map(doc)) jwksFromX509Map(doc, out);
+    else out.status = Status.JwksNoKeys;
     return out;
   }
   if (keys.kind != JsonKind.Array) {
@@ -90,8 +247,10 @@ export function jwksFromJson(doc: JsonValue | null): Jwks {
   for (let i = 0; i < items.length && out.keys.length < MAX_JWKS_KEYS; i++) {
     const item = unchecked(items[i]);
     if (item.kind != JsonKind.Object) continue; // as jwt_verify_lib: non-object entries are skipped
+    // Stricter than jwt_verify_lib (which ignores `use`): an encryption key never verifies a token.
+    if (!isSigningKey(item)) continue;
     const jwk = new Jwk();
-    const s = parseKey(item, jwk);
+    const s = parseJwk(item, jwk);
     if (s == Status.Ok) out.keys.push(jwk);
     else if (firstError == Status.Ok) firstError = s;
   }
@@ -101,6 +260,14 @@ export function jwksFromJson(doc: JsonValue | null): Jwks {
   return out;
 }
 
+export function jwksJsonLimits(): JsonLimits {
+  const limits = new JsonLimits();
+  limits.maxBytes = MAX_JWKS_BYTES;
+  limits.maxDepth = 32;
+  limits.maxItems = 50000;
+  return limits;
+}
+
 /** Parses JWKS text (bytes); over MAX_JWKS_BYTES or invalid JSON is `Jwks is an invalid JSON`. */
 export function parseJwks(data: usize, len: i32): Jwks {
   if (len <= 0 || len > MAX_JWKS_BYTES) {
@@ -108,9 +275,5 @@ export function parseJwks(data: usize, len: i32): Jwks {
     out.status = Status.JwksParseError;
     return out;
   }
-  const limits = new JsonLimits();
-  limits.maxBytes = MAX_JWKS_BYTES;
-  limits.maxDepth = 32;
-  limits.maxItems = 50000;
-  return jwksFromJson(parseJson(data, len, limits));
+  return jwksFromJson(parseJson(data, len, jwksJsonLimits()));
 }

@@ -2,38 +2,90 @@
 // (jwt_verify_lib's verifyJwtWithoutTimeChecking), with the alg bound strictly to the key type.
 import { Status } from "../status";
 import { Jwt } from "../jwt/jwt";
-import { KeyFamily } from "../jwt/algorithms";
+import { Algorithm, KeyFamily } from "../jwt/algorithms";
 import { Jwks, Jwk } from "./jwks";
-import { verifyRsaPkcs1v15 } from "../crypto/rsa";
+import { verifyRsaPkcs1v15, verifyRsaPss } from "../crypto/rsa";
+import { verifyEcdsa } from "../crypto/ecdsa";
+import { verifyEd25519 } from "../crypto/ed25519";
+import { verifyHmac } from "../crypto/hmac";
 
-/** Whether this key's type can verify this family: an RS* token never meets an oct key, whatever alg the JWK omits. */
-function keyFits(jwk: Jwk, family: KeyFamily): bool {
-  if (family == KeyFamily.RSA_PKCS1 || family == KeyFamily.RSA_PSS) return jwk.rsa !== null;
-  return false;
+/**
+ * Whether this key may verify this alg. Better than jwt_verify_lib, where the JWK's kty picks the
+ * primitive: an RS* or PS* token meets only RSA keys, ES* only EC keys on the alg's curve, HS* only oct
+ * keys, EdDSA only OKP keys, whatever `alg` the JWK omits (the algorithm-confusion hole).
+ */
+export function keyFits(jwk: Jwk, a: Algorithm): bool {
+  switch (a.family) {
+    case KeyFamily.RSA_PKCS1:
+    case KeyFamily.RSA_PSS: return jwk.rsa !== null;
+    case KeyFamily.EC: {
+      const ec = jwk.ec;
+      return ec !== null && ec.curve == a.curve;
+    }
+    case KeyFamily.OCT: return jwk.oct !== null;
+    default: return jwk.okp !== null;
+  }
+}
+
+/** One signature check with one fitting key (see keyFits). */
+export function verifyWithKey(jwk: Jwk, a: Algorithm, msg: usize, msgLen: i32, sig: usize, sigLen: i32): bool {
+  switch (a.family) {
+    case KeyFamily.RSA_PKCS1: {
+      const k = jwk.rsa;
+      return k !== null && verifyRsaPkcs1v15(k, a.hash, msg, msgLen, sig, sigLen);
+    }
+    case KeyFamily.RSA_PSS: {
+      const k = jwk.rsa;
+      return k !== null && verifyRsaPss(k, a.hash, msg, msgLen, sig, sigLen);
+    }
+    case KeyFamily.EC: {
+      const k = jwk.ec;
+      return k !== null && k.curve == a.curve && verifyEcdsa(k, a.hash, msg, msgLen, sig, sigLen);
+    }
+    case KeyFamily.OCT: {
+      const k = jwk.oct;
+      return k !== null && verifyHmac(a.hash, k.dataStart, k.length, msg, msgLen, sig, sigLen);
+    }
+    default: {
+      const k = jwk.okp;
+      return k !== null && verifyEd25519(k, msg, msgLen, sig, sigLen);
+    }
+  }
+}
+
+export class KeyMatch {
+  status: Status = Status.Ok;
+  /** The key that verified the token (on Ok). */
+  key: Jwk | null = null;
 }
 
 /**
  * As jwt_verify_lib: keys are tried in document order; a key is skipped when both kids are set and
  * differ, or when the JWK has an alg other than the token's. No candidate at all gives
- * `JwksKidAlgMismatch`; candidates that all fail give `JwtVerificationFail`.
+ * `JwksKidAlgMismatch`; candidates that all fail give `JwtVerificationFail`; an EdDSA signature that is
+ * not 64 bytes gives `JwtEd25519SignatureWrongLength` at once.
  */
-export function verifyJwtSignature(jwt: Jwt, jwks: Jwks): Status {
-  const algorithm = jwt.algorithm;
-  if (algorithm === null) return Status.JwtHeaderNotImplementedAlg;
+export function verifyJwtSignatureWithKey(jwt: Jwt, jwks: Jwks, out: KeyMatch): Status {
+  const a = jwt.algorithm;
+  if (a === null) return (out.status = Status.JwtHeaderNotImplementedAlg);
   let candidate = false;
   const keys = jwks.keys;
+  const sig = jwt.signature;
   for (let i = 0; i < keys.length; i++) {
     const jwk = unchecked(keys[i]);
     if (jwt.hasKid && jwk.hasKid && jwk.kid != jwt.kid) continue;
     if (jwk.hasAlg && jwk.alg != jwt.alg) continue;
-    if (!keyFits(jwk, algorithm.family)) continue;
+    if (!keyFits(jwk, a)) continue;
     candidate = true;
-    if (algorithm.family == KeyFamily.RSA_PKCS1) {
-      const rsa = jwk.rsa;
-      if (rsa !== null && verifyRsaPkcs1v15(rsa, algorithm.hash, jwt.bytes.dataStart, jwt.signedLength, jwt.signature.dataStart, jwt.signature.length)) {
-        return Status.Ok;
-      }
+    if (a.family == KeyFamily.OKP && sig.length != 64) return (out.status = Status.JwtEd25519SignatureWrongLength);
+    if (verifyWithKey(jwk, a, jwt.bytes.dataStart, jwt.signedLength, sig.dataStart, sig.length)) {
+      out.key = jwk;
+      return (out.status = Status.Ok);
     }
   }
-  return candidate ? Status.JwtVerificationFail : Status.JwksKidAlgMismatch;
+  return (out.status = candidate ? Status.JwtVerificationFail : Status.JwksKidAlgMismatch);
+}
+
+export function verifyJwtSignature(jwt: Jwt, jwks: Jwks): Status {
+  return verifyJwtSignatureWithKey(jwt, jwks, new KeyMatch());
 }

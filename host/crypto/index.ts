@@ -6,29 +6,16 @@
 import * as fs from "fs";
 import * as path from "path";
 
-/** Hash / family ids understood by the wasm `verify` export (assembly/api/crypto.ts). */
-const enum WasmAlg {
-  RS256 = 0,
-  RS384 = 1,
-  RS512 = 2,
-}
-
-/** One entry per implemented JWS `alg` (RFC 7518 §3.1). The next algorithms (PS*, ES*, HS*, EdDSA) go here. */
-interface AlgorithmSpec {
-  /** JWK `kty` a key must have to be used with this alg. */
-  readonly kty: "RSA";
-  /** Id passed to the wasm `verify` export. */
-  readonly wasmAlg: WasmAlg;
-}
-
-const ALGORITHMS: ReadonlyMap<string, AlgorithmSpec> = new Map<string, AlgorithmSpec>([
-  ["RS256", { kty: "RSA", wasmAlg: WasmAlg.RS256 }],
-  ["RS384", { kty: "RSA", wasmAlg: WasmAlg.RS384 }],
-  ["RS512", { kty: "RSA", wasmAlg: WasmAlg.RS512 }],
+/**
+ * The JWS algorithms `verify` implements: exactly the filter's one algorithm table
+ * (assembly/jwt/algorithms.ts), read from the wasm module, in its order (the index is the wasm alg id).
+ */
+export const SUPPORTED_ALGORITHMS: readonly string[] = Object.freeze([
+  "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "HS256", "HS384", "HS512", "EdDSA",
 ]);
 
-/** The JWS algorithms `verify` implements. */
-export const SUPPORTED_ALGORITHMS: readonly string[] = Object.freeze([...ALGORITHMS.keys()]);
+/** The RSA PKCS#1 v1.5 ids, the only ones whose large inputs are hashed in chunks (verifyDigest). */
+const DIGEST_ALGS = new Set([0, 1, 2]);
 
 /** An imported public key. Opaque: only `verify` of the Crypto that made it can use it directly. */
 export interface Key {
@@ -38,15 +25,16 @@ export interface Key {
   readonly alg: string | undefined;
   /** False if the JWK could not be imported; `verify` then always returns false. */
   readonly usable: boolean;
-  /** Modulus size in bits for RSA keys, 0 if unusable. */
+  /** Key size in bits (RSA modulus, EC curve, 256 for Ed25519, secret bits for oct), 0 if unusable. */
   readonly bits: number;
 }
 
 export interface Crypto {
   /**
    * Imports a public JWK once (base64url decoding and all per-key precomputation happen in wasm).
-   * Never throws: an unusable JWK (wrong kty, bad base64url, e not 3/65537, modulus outside 2048..8192
-   * bits or even, `use` other than "sig") gives a Key with `usable === false`.
+   * The JWK is read by the filter's own parser (kty RSA, EC, oct, OKP with jwt_verify_lib's rules).
+   * Never throws: an unusable JWK (unknown kty, bad base64url, RSA e not 3/65537 or modulus outside
+   * 2048..8192 bits, EC point not on the curve, `use` other than "sig") gives a Key with `usable === false`.
    */
   importKey(jwk: object): Key;
   /**
@@ -66,7 +54,10 @@ interface CryptoExports {
   readonly memory: WebAssembly.Memory;
   _initialize(): void;
   scratch(size: number): number;
-  importRsaKeyB64(nPtr: number, nLen: number, ePtr: number, eLen: number): number;
+  importJwk(ptr: number, len: number): number;
+  lastImportStatus(): number;
+  algorithms(): number;
+  algorithmName(id: number): number;
   freeKey(handle: number): void;
   keyBits(handle: number): number;
   keyCount(): number;
@@ -173,8 +164,8 @@ class WasmKey implements Key {
     readonly alg: string | undefined,
     handle: number,
     readonly bits: number,
-    /** @internal the members a foreign Crypto needs to import this key again. */
-    readonly source: { readonly n: string; readonly e: string } | undefined,
+    /** @internal the JWK text a foreign Crypto needs to import this key again. */
+    readonly source: string | undefined,
   ) {
     this.handle = handle;
   }
@@ -189,8 +180,21 @@ function isRecord(x: unknown): x is Record<string, unknown> {
 
 class WasmCrypto implements Crypto {
   private view = new Uint8Array(0);
+  /** Alg name → wasm alg id, read from the module's table. */
+  readonly algIds = new Map<string, number>();
 
-  constructor(private readonly ex: CryptoExports) {}
+  constructor(private readonly ex: CryptoExports) {
+    const n = ex.algorithms();
+    for (let id = 0; id < n; id++) {
+      const ptr = ex.algorithmName(id);
+      const len = new Uint32Array(ex.memory.buffer, ptr - 4, 1)[0] >>> 1;
+      this.algIds.set(String.fromCharCode(...new Uint16Array(ex.memory.buffer, ptr, len)), id);
+    }
+    const names = [...this.algIds.keys()];
+    if (names.join() !== SUPPORTED_ALGORITHMS.join()) {
+      throw new Error(`crypto.wasm algorithm table ${names.join()} differs from SUPPORTED_ALGORITHMS`);
+    }
+  }
 
   /** The memory view, refreshed when the memory has grown. */
   private bytes(): Uint8Array {
@@ -225,20 +229,22 @@ class WasmCrypto implements Crypto {
     const kty = typeof jwk.kty === "string" ? jwk.kty : "";
     const alg = typeof jwk.alg === "string" ? jwk.alg : undefined;
     const unusable = () => new WasmKey(this, kty, alg, 0, 0, undefined);
-    // A present but non-string alg matches no algorithm; a key meant for encryption never verifies.
+    // A present but non-string alg matches no algorithm.
     if (jwk.alg !== undefined && alg === undefined) return unusable();
-    if (jwk.use !== undefined && jwk.use !== "sig") return unusable();
-    if (kty !== "RSA") return unusable();
-    const { n, e } = jwk;
-    if (typeof n !== "string" || typeof e !== "string") return unusable();
-    if (n.length > MAX_JWK_MEMBER_CHARS || e.length > MAX_JWK_MEMBER_CHARS) return unusable();
-    // UTF-8, not latin1: a non-ASCII character must reach the decoder as bytes >= 0x80 (rejected),
-    // never be truncated to an ASCII letter.
-    const ptrs = this.stage([Buffer.from(n, "utf8"), Buffer.from(e, "utf8")]);
+    let text: string;
+    try {
+      text = JSON.stringify(jwk);
+    } catch {
+      return unusable();
+    }
+    if (typeof text !== "string" || text.length > MAX_JWK_MEMBER_CHARS) return unusable();
+    // UTF-8: a non-ASCII character reaches the wasm JSON reader and base64url decoder as bytes >= 0x80.
+    const bytes = Buffer.from(text, "utf8");
+    const ptrs = this.stage([bytes]);
     if (!ptrs) return unusable();
-    const handle = this.ex.importRsaKeyB64(ptrs[0], Buffer.byteLength(n, "utf8"), ptrs[1], Buffer.byteLength(e, "utf8"));
+    const handle = this.ex.importJwk(ptrs[0], bytes.length);
     if (handle <= 0) return unusable();
-    const key = new WasmKey(this, kty, alg, handle, this.ex.keyBits(handle), { n, e });
+    const key = new WasmKey(this, kty, alg, handle, this.ex.keyBits(handle), text);
     keyFinalizer.register(key, { owner: this, handle }, key);
     return key;
   }
@@ -253,8 +259,8 @@ class WasmCrypto implements Crypto {
   }
 
   verify(alg: string, key: Key | object, data: Uint8Array, signature: Uint8Array): boolean {
-    const spec = typeof alg === "string" ? ALGORITHMS.get(alg) : undefined;
-    if (!spec) throw new Error(`unsupported JWS algorithm: ${String(alg)} (supported: ${SUPPORTED_ALGORITHMS.join(", ")})`);
+    const algId = typeof alg === "string" ? this.algIds.get(alg) : undefined;
+    if (algId === undefined) throw new Error(`unsupported JWS algorithm: ${String(alg)} (supported: ${SUPPORTED_ALGORITHMS.join(", ")})`);
     if (!(data instanceof Uint8Array) || !(signature instanceof Uint8Array)) return false;
     let k: WasmKey;
     let temporary = false;
@@ -264,7 +270,7 @@ class WasmCrypto implements Crypto {
       } else {
         // A Key from another loadCrypto() instance: import its JWK members here for this call.
         if (!key.usable || !key.source) return false;
-        k = this.importKey({ kty: key.kty, alg: key.alg, n: key.source.n, e: key.source.e }) as WasmKey;
+        k = this.importKey(JSON.parse(key.source) as object) as WasmKey;
         temporary = true;
       }
     } else if (isRecord(key)) {
@@ -274,21 +280,22 @@ class WasmCrypto implements Crypto {
       return false;
     }
     try {
-      if (!k.usable || k.kty !== spec.kty) return false;
+      if (!k.usable) return false;
       if (k.alg !== undefined && k.alg !== alg) return false;
-      return this.verifyWithHandle(spec.wasmAlg, k.handle, data, signature);
+      return this.verifyWithHandle(algId, k.handle, data, signature);
     } finally {
       if (temporary) this.dispose(k);
     }
   }
 
-  private verifyWithHandle(wasmAlg: WasmAlg, handle: number, data: Uint8Array, signature: Uint8Array): boolean {
-    if (data.length + signature.length <= CHUNK_BYTES) {
+  private verifyWithHandle(wasmAlg: number, handle: number, data: Uint8Array, signature: Uint8Array): boolean {
+    if (data.length + signature.length <= CHUNK_BYTES || !DIGEST_ALGS.has(wasmAlg)) {
       const ptrs = this.stage([data, signature]);
       if (!ptrs) return false;
       return this.ex.verify(wasmAlg, handle, ptrs[0], data.length, ptrs[1], signature.length) === 1;
     }
-    // Large input: stream it through the wasm hasher, then verify the digest.
+    // Large input to RS*: stream it through the wasm hasher, then verify the digest (ids 0/1/2 are also
+    // the SHA-256/384/512 ids).
     const digest = this.hashChunked(wasmAlg, data);
     if (!digest) return false;
     const ptrs = this.stage([digest, signature]);

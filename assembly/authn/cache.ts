@@ -1,0 +1,119 @@
+// Owns the verified-token cache: a per-VM LRU of tokens whose signature verified, keyed by the SHA-256
+// of the token, holding the parsed token and the identity of the key that verified it. Bounded in entries
+// and bytes; tokens over 8 KiB are not cached. Better than Envoy's opt-in cache (which outlives key
+// rotation): a hit is honoured only while that key is still in the provider's current key set, and the
+// issuer, time and audience checks still run on every hit.
+import { Jwt } from "../jwt/jwt";
+import { HashAlg, digestInto } from "../crypto/sha2";
+
+export const DEFAULT_CACHE_ENTRIES: i32 = 1000;
+export const DEFAULT_CACHE_BYTES: i32 = 1 << 20;
+export const MAX_CACHED_TOKEN_BYTES: i32 = 8 * 1024;
+/** Per-entry cost beyond the token itself: the parsed claims and the bookkeeping. */
+const ENTRY_OVERHEAD_BYTES: i32 = 256;
+
+@lazy const DIGEST: usize = memory.data(32, 16);
+@lazy const HEX: usize = memory.data<u8>([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
+
+export class CacheEntry {
+  prev: CacheEntry | null = null;
+  next: CacheEntry | null = null;
+  constructor(public key: string, public jwt: Jwt, public keyFingerprint: string, public bytes: i32) {}
+}
+
+/** The cache key: hex SHA-256 of the token's UTF-8 bytes. */
+export function tokenDigest(token: string): string {
+  const enc = String.UTF8.encode(token);
+  digestInto(HashAlg.SHA256, changetype<usize>(enc), enc.byteLength, DIGEST);
+  const out = new Uint8Array(64);
+  for (let i = 0; i < 32; i++) {
+    const b = <u32>load<u8>(DIGEST + <usize>i);
+    store<u8>(out.dataStart + <usize>(2 * i), load<u8>(HEX + <usize>(b >> 4)));
+    store<u8>(out.dataStart + <usize>(2 * i + 1), load<u8>(HEX + <usize>(b & 15)));
+  }
+  return String.UTF8.decodeUnsafe(out.dataStart, 64);
+}
+
+export class TokenCache {
+  private map: Map<string, CacheEntry> = new Map();
+  /** Most recently used first. */
+  private head: CacheEntry | null = null;
+  private tail: CacheEntry | null = null;
+  private bytes: i32 = 0;
+  hits: u64 = 0;
+  misses: u64 = 0;
+
+  constructor(public maxEntries: i32, public maxBytes: i32) {}
+
+  get enabled(): bool {
+    return this.maxEntries > 0 && this.maxBytes > 0;
+  }
+
+  get size(): i32 {
+    return this.map.size;
+  }
+
+  private unlink(e: CacheEntry): void {
+    const p = e.prev;
+    const n = e.next;
+    if (p !== null) p.next = n;
+    else this.head = n;
+    if (n !== null) n.prev = p;
+    else this.tail = p;
+    e.prev = null;
+    e.next = null;
+  }
+
+  private pushFront(e: CacheEntry): void {
+    e.prev = null;
+    e.next = this.head;
+    const h = this.head;
+    if (h !== null) h.prev = e;
+    this.head = e;
+    if (this.tail === null) this.tail = e;
+  }
+
+  private remove(e: CacheEntry): void {
+    this.unlink(e);
+    this.map.delete(e.key);
+    this.bytes -= e.bytes;
+  }
+
+  /** The entry for this digest, made most recently used; null on a miss. */
+  get(key: string): CacheEntry | null {
+    if (!this.enabled || !this.map.has(key)) {
+      this.misses++;
+      return null;
+    }
+    const e = this.map.get(key);
+    this.unlink(e);
+    this.pushFront(e);
+    this.hits++;
+    return e;
+  }
+
+  /** Forgets an entry whose key has left its key set. */
+  drop(e: CacheEntry): void {
+    if (this.map.has(e.key)) this.remove(e);
+  }
+
+  /** Remembers a verified token; tokens over 8 KiB and entries over the byte budget are not kept. */
+  put(key: string, jwt: Jwt, keyFingerprint: string): void {
+    if (!this.enabled) return;
+    const len = jwt.bytes.length;
+    if (len > MAX_CACHED_TOKEN_BYTES) return;
+    // The parsed claims are about as large as the token's text again, plus a fixed overhead.
+    const cost = 2 * len + ENTRY_OVERHEAD_BYTES + keyFingerprint.length;
+    if (cost > this.maxBytes) return;
+    if (this.map.has(key)) this.remove(this.map.get(key));
+    while (this.map.size >= this.maxEntries || this.bytes + cost > this.maxBytes) {
+      const t = this.tail;
+      if (t === null) break;
+      this.remove(t);
+    }
+    const e = new CacheEntry(key, jwt, keyFingerprint, cost);
+    this.map.set(key, e);
+    this.pushFront(e);
+    this.bytes += cost;
+  }
+}

@@ -1,0 +1,324 @@
+#!/usr/bin/env node
+// Writes p256.ts, p384.ts and p521.ts next to this file: the curve constants and the unrolled field
+// arithmetic (32-bit words, schoolbook products, special-form reduction) for the three NIST curves.
+// Run `node assembly/crypto/ec/generate-fields.js` after changing it; the outputs are committed.
+"use strict";
+const fs = require("fs");
+const path = require("path");
+
+// FIPS 186-4 Appendix D.1.2 (same values in SEC 2 v2 §2.4.2, §2.5.1, §2.6.1).
+const CURVES = [
+  {
+    name: "P256", title: "P-256", nw: 8, bits: 256,
+    pForm: "2^256 - 2^224 + 2^192 + 2^96 - 1",
+    p: (1n << 256n) - (1n << 224n) + (1n << 192n) + (1n << 96n) - 1n,
+    // c = 2^256 - p = 2^224 - 2^192 - 2^96 + 1 as signed 32-bit-word digits [position, coefficient].
+    c: [[0, 1], [3, -1], [6, -1], [7, 1]],
+    n: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
+    b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
+    gx: 0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296n,
+    gy: 0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5n,
+  },
+  {
+    name: "P384", title: "P-384", nw: 12, bits: 384,
+    pForm: "2^384 - 2^128 - 2^96 + 2^32 - 1",
+    p: (1n << 384n) - (1n << 128n) - (1n << 96n) + (1n << 32n) - 1n,
+    // c = 2^384 - p = 2^128 + 2^96 - 2^32 + 1.
+    c: [[0, 1], [1, -1], [3, 1], [4, 1]],
+    n: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
+    b: 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn,
+    gx: 0xaa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7n,
+    gy: 0x3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5fn,
+  },
+  {
+    name: "P521", title: "P-521", nw: 17, bits: 521,
+    pForm: "2^521 - 1",
+    p: (1n << 521n) - 1n,
+    c: null,
+    n: 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
+    b: 0x0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00n,
+    gx: 0x00c6858e06b70404e9cd9e3ecb662395b4429c648139053fb521f828af606b4d3dbaa14b5e77efe75928fe1dc127a2ffa8de3348b3c1856a429bf97e7e31c2e5bd66n,
+    gy: 0x011839296a789a3bc0045c8a5fb42c7d1bd998f54449579b446817afbd17273e662c97ee72995ef42640c550b9013fad0761353c7086a272c24088be94769fd16650n,
+  },
+];
+
+const mod = (a, m) => ((a % m) + m) % m;
+function modPow(b, e, m) {
+  let r = 1n;
+  b = mod(b, m);
+  while (e > 0n) {
+    if (e & 1n) r = (r * b) % m;
+    b = (b * b) % m;
+    e >>= 1n;
+  }
+  return r;
+}
+
+// Affine arithmetic on y^2 = x^3 - 3x + b, only to check the constants (null is the point at infinity).
+function ecAdd(P, Q, p) {
+  if (P === null) return Q;
+  if (Q === null) return P;
+  let l;
+  if (P[0] === Q[0]) {
+    if (mod(P[1] + Q[1], p) === 0n) return null;
+    l = mod((3n * P[0] * P[0] - 3n) * modPow(2n * P[1], p - 2n, p), p);
+  } else {
+    l = mod((Q[1] - P[1]) * modPow(Q[0] - P[0], p - 2n, p), p);
+  }
+  const x = mod(l * l - P[0] - Q[0], p);
+  return [x, mod(l * (P[0] - x) - P[1], p)];
+}
+function ecMul(k, P, p) {
+  let R = null;
+  for (let i = BigInt(k.toString(2).length) - 1n; i >= 0n; i--) {
+    R = ecAdd(R, R, p);
+    if ((k >> i) & 1n) R = ecAdd(R, P, p);
+  }
+  return R;
+}
+
+function check(cv) {
+  const { p, n, b, gx, gy, bits, nw } = cv;
+  if (p.toString(2).length !== bits || n.toString(2).length !== bits) throw new Error(`${cv.name}: bit length`);
+  if (modPow(2n, p - 1n, p) !== 1n || modPow(3n, n - 1n, n) !== 1n) throw new Error(`${cv.name}: not prime`);
+  if (mod(gy * gy - (gx * gx * gx - 3n * gx + b), p) !== 0n) throw new Error(`${cv.name}: G not on curve`);
+  if (ecMul(n, [gx, gy], p) !== null) throw new Error(`${cv.name}: n*G != O`);
+  if (n >= p) throw new Error(`${cv.name}: n >= p`);
+  if (cv.c) {
+    let c = 0n;
+    for (const [pos, k] of cv.c) c += BigInt(k) << BigInt(32 * pos);
+    if (c !== (1n << BigInt(32 * nw)) - p) throw new Error(`${cv.name}: c`);
+  }
+}
+
+function words(x, nw) {
+  const out = [];
+  for (let i = 0; i < nw; i++) out.push("0x" + ((x >> BigInt(32 * i)) & 0xffffffffn).toString(16).padStart(8, "0"));
+  if (x >> BigInt(32 * nw)) throw new Error("does not fit");
+  return out;
+}
+
+function dataConst(name, x, nw, comment) {
+  const w = words(x, nw);
+  const lines = [];
+  for (let i = 0; i < w.length; i += 6) lines.push("  " + w.slice(i, i + 6).join(", ") + ",");
+  return `/** ${comment} */\n@lazy export const ${name}: usize = memory.data<u32>([\n${lines.join("\n")}\n]);\n`;
+}
+
+// Column-wise schoolbook product of a (and b) into the u64 words w0..w(2nw-1), each < 2^32.
+// Each column sums its 32x32-bit products split into low and high halves, so nothing overflows.
+function emitProduct(nw, square) {
+  const L = [];
+  for (let i = 0; i < nw; i++) L.push(`  let a${i} = <u64>load<u32>(a, ${4 * i});`);
+  if (!square) for (let i = 0; i < nw; i++) L.push(`  let b${i} = <u64>load<u32>(b, ${4 * i});`);
+  L.push("  let lo: u64, hi: u64, x: u64, c: u64 = 0;");
+  for (let k = 0; k < 2 * nw - 1; k++) {
+    const terms = [];
+    for (let i = Math.max(0, k - nw + 1); i <= Math.min(k, nw - 1); i++) terms.push([i, k - i]);
+    if (!square) {
+      terms.forEach(([i, j], idx) => {
+        L.push(`  x = a${i} * b${j}; ${idx === 0 ? "lo = x & 0xFFFFFFFF; hi = x >> 32;" : "lo += x & 0xFFFFFFFF; hi += x >> 32;"}`);
+      });
+    } else {
+      const cross = terms.filter(([i, j]) => i < j);
+      const diag = terms.filter(([i, j]) => i === j);
+      if (cross.length) {
+        cross.forEach(([i, j], idx) => {
+          L.push(`  x = a${i} * a${j}; ${idx === 0 ? "lo = x & 0xFFFFFFFF; hi = x >> 32;" : "lo += x & 0xFFFFFFFF; hi += x >> 32;"}`);
+        });
+        L.push("  lo <<= 1; hi <<= 1;");
+      } else {
+        L.push("  lo = 0; hi = 0;");
+      }
+      for (const [i] of diag) L.push(`  x = a${i} * a${i}; lo += x & 0xFFFFFFFF; hi += x >> 32;`);
+    }
+    L.push(`  lo += c; let w${k} = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;`);
+  }
+  L.push(`  let w${2 * nw - 1} = c;`);
+  return L;
+}
+
+// Solinas reduction of w0..w(2nw-1) for p = 2^(32nw) - c, c a short signed combination of words:
+// every 2^(32k), k >= nw, is rewritten as 2^(32(k-nw)) * c until all positions are below nw, which gives
+// each output word as a signed integer combination of the input words (exact, so congruent mod p).
+function solinasTerms(cv) {
+  const { nw } = cv;
+  const rows = [];
+  for (let k = nw; k < 2 * nw; k++) {
+    const v = new Map([[k, 1]]);
+    for (;;) {
+      const hiPos = [...v.keys()].filter((q) => q >= nw && v.get(q) !== 0);
+      if (!hiPos.length) break;
+      const q = Math.max(...hiPos);
+      const a = v.get(q);
+      v.delete(q);
+      for (const [pos, k2] of cv.c) v.set(pos + q - nw, (v.get(pos + q - nw) || 0) + a * k2);
+    }
+    rows.push([k, v]);
+  }
+  const out = [];
+  for (let i = 0; i < nw; i++) {
+    const t = [[i, 1]];
+    for (const [k, v] of rows) if (v.get(i)) t.push([k, v.get(i)]);
+    const bound = t.reduce((s, [, k]) => s + Math.abs(k), 0);
+    if (bound > 1 << 20) throw new Error("coefficients too large");
+    out.push(t);
+  }
+  // Self-check of the identity with random words.
+  for (let trial = 0; trial < 50; trial++) {
+    let W = 0n, R = 0n;
+    const ws = [];
+    for (let i = 0; i < 2 * nw; i++) ws.push(BigInt(Math.floor(Math.random() * 2 ** 32)));
+    ws.forEach((w, i) => (W += w << BigInt(32 * i)));
+    out.forEach((t, i) => {
+      let s = 0n;
+      for (const [k, co] of t) s += BigInt(co) * ws[k];
+      R += s << BigInt(32 * i);
+    });
+    if (mod(W - R, cv.p) !== 0n) throw new Error("Solinas identity failed");
+  }
+  return out;
+}
+
+const term = (k, co) => (co === 1 ? ` + <i64>w${k}` : co === -1 ? ` - <i64>w${k}` : co > 0 ? ` + <i64>w${k} * ${co}` : ` - <i64>w${k} * ${-co}`);
+
+// Folds the signed carry K (the value is o + K * 2^(32nw)) back with 2^(32nw) = c mod p until it is zero.
+// K > 0: o + K*c < 2^(32nw) + K*c overflows at most once more, after which o < K*c and adding c cannot.
+// K < 0: o - |K|*c borrows at most once; then o >= 2^(32nw) - |K|*c and subtracting c cannot borrow.
+// So the loop runs at most three times.
+function emitFold(cv) {
+  const { nw } = cv;
+  const L = [];
+  L.push("  while (t != 0) {");
+  L.push("    let k = t;");
+  for (let i = 0; i < nw; i++) {
+    const co = (cv.c.find(([pos]) => pos === i) || [0, 0])[1];
+    const add = co === 1 ? " + k" : co === -1 ? " - k" : co ? ` + k * ${co}` : "";
+    L.push(`    t = ${i === 0 ? "" : "(t >> 32) + "}o${i}${add}; o${i} = t & 0xFFFFFFFF;`);
+  }
+  L.push("    t >>= 32;");
+  L.push("  }");
+  return L;
+}
+
+function emitStore(nw) {
+  const L = [];
+  for (let i = 0; i < nw; i++) L.push(`  store<u32>(r, <u32>o${i}, ${4 * i});`);
+  return L;
+}
+
+function emitSolinasReduce(cv) {
+  const { nw } = cv;
+  const terms = solinasTerms(cv);
+  const L = ["  let t: i64 = 0;"];
+  terms.forEach((t, i) => {
+    const sum = t.map(([k, co]) => term(k, co)).join("").replace(/^ \+ /, "");
+    L.push(`  t = ${i === 0 ? "" : "(t >> 32) + "}${sum}; let o${i} = t & 0xFFFFFFFF;`);
+  });
+  L.push("  t >>= 32;");
+  return L.concat(emitFold(cv), emitStore(nw));
+}
+
+// p = 2^521 - 1: the product w (< 2^1044 for inputs < 2^522) is L + H * 2^521 = L + H mod p.
+// L + H < 2^524; folding its bits 521.. once more leaves a value < 2^521 + 8 < 2^522.
+function emitMersenneReduce(cv) {
+  const L = ["  let t: u64 = 0;"];
+  for (let j = 0; j <= 16; j++) {
+    const low = j < 16 ? `w${j}` : "(w16 & 0x1FF)";
+    const high = `((w${16 + j} >> 9) | ((w${17 + j} << 23) & 0xFFFFFFFF))`;
+    L.push(`  t = ${j === 0 ? "" : "(t >> 32) + "}${low} + ${high}; let o${j} = t & 0xFFFFFFFF;`);
+  }
+  L.push(...emitMersenneTopFold());
+  return L.concat(emitStore(17));
+}
+
+function emitMersenneTopFold() {
+  const L = ["  t = o16 >> 9; o16 &= 0x1FF;"];
+  for (let j = 0; j <= 16; j++) {
+    L.push(`  t = ${j === 0 ? "t + o0" : `(t >> 32) + o${j}`}; o${j} = t & 0xFFFFFFFF;`);
+  }
+  return L;
+}
+
+function emitAddSub(cv, isSub) {
+  const { nw } = cv;
+  const L = [];
+  if (cv.c) {
+    L.push("  let t: i64 = 0;");
+    for (let i = 0; i < nw; i++) {
+      L.push(`  t = ${i === 0 ? "" : "(t >> 32) + "}<i64>load<u32>(a, ${4 * i}) ${isSub ? "-" : "+"} <i64>load<u32>(b, ${4 * i}); let o${i} = t & 0xFFFFFFFF;`);
+    }
+    L.push("  t >>= 32;");
+    L.push(...emitFold(cv));
+  } else {
+    // P-521 values are < 2^522; a - b is computed as a + 4p - b (4p = 2^523 - 4 > b), never negative.
+    const fourP = words(4n * cv.p, nw);
+    L.push("  let t: u64 = 0;");
+    for (let i = 0; i < nw; i++) {
+      const rhs = isSub ? ` + ${fourP[i]} - <u64>load<u32>(b, ${4 * i})` : ` + <u64>load<u32>(b, ${4 * i})`;
+      L.push(`  t = ${i === 0 ? "" : "(t >> 32) + "}<u64>load<u32>(a, ${4 * i})${rhs}; let o${i} = t & 0xFFFFFFFF;`);
+    }
+    L.push(...emitMersenneTopFold());
+  }
+  return L.concat(emitStore(nw));
+}
+
+function generate(cv) {
+  check(cv);
+  const { nw, name } = cv;
+  const reduce = cv.c ? emitSolinasReduce(cv) : emitMersenneReduce(cv);
+  const R = 1n << BigInt(32 * nw);
+  const n0inv = mod(-modPow(cv.n, (1n << 31n) - 1n, 1n << 32n), 1n << 32n); // n^(2^31-1) = n^-1 mod 2^32
+  if (((n0inv * cv.n) & 0xffffffffn) !== 0xffffffffn) throw new Error("n0inv");
+  const range = cv.c
+    ? `any value below 2^${32 * nw} (not necessarily below p)`
+    : "any value below 2^522 (so 0, p and 2p all mean zero)";
+  const out = [];
+  out.push(`// ${cv.title} constants and field arithmetic mod p = ${cv.pForm}.`);
+  out.push(`// GENERATED by generate-fields.js (unrolled 32-bit-word products, ${cv.c ? "Solinas" : "Mersenne"} reduction): do not edit.`);
+  out.push(`// Elements are ${nw} little-endian u32 words holding ${range}.`);
+  out.push("");
+  out.push(`export const ${name}_WORDS: i32 = ${nw};`);
+  out.push(`export const ${name}_BITS: i32 = ${cv.bits};`);
+  out.push(dataConst(`${name}_P`, cv.p, nw, "The field prime p."));
+  out.push(dataConst(`${name}_N`, cv.n, nw, "The group order n."));
+  out.push(dataConst(`${name}_B`, cv.b, nw, "The curve coefficient b (a = -3)."));
+  out.push(dataConst(`${name}_GX`, cv.gx, nw, "The base point G, x."));
+  out.push(dataConst(`${name}_GY`, cv.gy, nw, "The base point G, y."));
+  out.push(dataConst(`${name}_R2N`, (R * R) % cv.n, nw, `R^2 mod n for Montgomery arithmetic mod n, R = 2^${32 * nw}.`));
+  out.push(`/** -n^-1 mod 2^32. */\nexport const ${name}_N0INV: u32 = 0x${n0inv.toString(16)};\n`);
+  out.push(`/** Field operations mod p; r may alias a or b. Used as a type argument by the point arithmetic. */`);
+  out.push(`export class Field${name} {`);
+  out.push(`  @inline get words(): i32 { return ${nw}; }`);
+  out.push(`  @inline get p(): usize { return ${name}_P; }`);
+  out.push("");
+  out.push("  /** r = a * b mod p. */");
+  out.push("  mul(r: usize, a: usize, b: usize): void {");
+  out.push(...emitProduct(nw, false).map((l) => "  " + l));
+  out.push(...reduce.map((l) => "  " + l));
+  out.push("  }");
+  out.push("");
+  out.push("  /** r = a^2 mod p. */");
+  out.push("  sqr(r: usize, a: usize): void {");
+  out.push(...emitProduct(nw, true).map((l) => "  " + l));
+  out.push(...reduce.map((l) => "  " + l));
+  out.push("  }");
+  out.push("");
+  out.push("  /** r = a + b mod p. */");
+  out.push("  add(r: usize, a: usize, b: usize): void {");
+  out.push(...emitAddSub(cv, false).map((l) => "  " + l));
+  out.push("  }");
+  out.push("");
+  out.push("  /** r = a - b mod p. */");
+  out.push("  sub(r: usize, a: usize, b: usize): void {");
+  out.push(...emitAddSub(cv, true).map((l) => "  " + l));
+  out.push("  }");
+  out.push("}");
+  return out.join("\n") + "\n";
+}
+
+for (const cv of CURVES) {
+  const file = path.join(__dirname, `${cv.name.toLowerCase()}.ts`);
+  fs.writeFileSync(file, generate(cv));
+  console.log("wrote", path.relative(process.cwd(), file));
+}
