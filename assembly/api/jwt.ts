@@ -81,3 +81,13 @@ export function audiencesAllowed(allowedPtr: usize, allowedLen: i32, audPtr: usi
   }
   return areAudiencesAllowed(jwt, allowed) ? 1 : 0;
 }
+
+/** A bare compact JWS (any payload) against a key set: header, key selection and signature only. */
+export function jwsVerify(jwsPtr: usize, jwsLen: i32, jwksPtr: usize, jwksLen: i32): i32 {
+  const jwt = new Jwt();
+  const s = parseJwt(str(jwsPtr, jwsLen), jwt, false);
+  if (s != Status.Ok) return s;
+  const set = parseJwks(jwksPtr, jwksLen);
+  if (set.status != Status.Ok) return set.status;
+  return verifyJwtSignature(jwt, set);
+}

@@ -6,9 +6,10 @@ import { Status } from "../status";
 import { JsonValue, JsonKind, parseJson, JsonLimits } from "../util/json";
 import { base64UrlDecodeString } from "../util/base64url";
 import { RsaPublicKey, importRsaPublicKey } from "../crypto/rsa";
-import { Curve, EcPublicKey, importEcPublicKey } from "../crypto/ecdsa";
+import { Curve, EcPublicKey, importEcPublicKey, curveByteLength } from "../crypto/ecdsa";
 import { Ed25519PublicKey, importEd25519PublicKey } from "../crypto/ed25519";
 import { rsaKeyFromPemCertificate } from "../crypto/x509";
+import { isRocaVulnerable } from "../crypto/roca";
 
 /** A JWKS body larger than this is refused (a fetch failure for a remote one). */
 export const MAX_JWKS_BYTES: i32 = 256 * 1024;
@@ -30,6 +31,11 @@ export class Jwk {
   okp: Ed25519PublicKey | null = null;
   /** The HMAC secret of an `oct` key (non-empty). */
   oct: Uint8Array | null = null;
+  /**
+   * An OKP key whose 32 bytes are not a valid Ed25519 point: kept, as jwt_verify_lib keeps it (OpenSSL
+   * imports any 32 bytes), so the set's status and key count match Envoy's, but it never verifies.
+   */
+  okpInvalid: bool = false;
   /**
    * The key's identity: kty and its public material exactly as published. The verified-token cache
    * remembers which key verified a token by it, so an entry dies when its key leaves the set.
@@ -63,6 +69,14 @@ function optString(o: JsonValue, name: string): string | null {
   return v.kind == JsonKind.String ? v.strValue : null;
 }
 
+/** `b` left-padded with zero bytes to `len`; unchanged when it is already as long or longer. */
+function leftPad(b: Uint8Array, len: i32): Uint8Array {
+  if (b.length >= len) return b;
+  const out = new Uint8Array(len);
+  memory.copy(out.dataStart + <usize>(len - b.length), b.dataStart, <usize>b.length);
+  return out;
+}
+
 /** extractJwkFromJwkRSA: `alg` must start with RS or PS; n and e strings; e is 3 or 65537. */
 function parseRsaKey(o: JsonValue, jwk: Jwk): Status {
   if (jwk.hasAlg && !(jwk.alg.startsWith("RS") || jwk.alg.startsWith("PS"))) return Status.JwksRSAKeyBadAlg;
@@ -76,7 +90,8 @@ function parseRsaKey(o: JsonValue, jwk: Jwk): Status {
   const eb = base64UrlDecodeString(e.strValue);
   if (nb === null || eb === null) return Status.JwksRsaParseError;
   const key = importRsaPublicKey(nb, eb);
-  if (key === null) return Status.JwksRsaParseError;
+  // Stricter than jwt_verify_lib: a ROCA-vulnerable modulus (recoverable private key) is refused.
+  if (key === null || isRocaVulnerable(key.modulus)) return Status.JwksRsaParseError;
   jwk.rsa = key;
   return Status.Ok;
 }
@@ -106,9 +121,14 @@ function parseEcKey(o: JsonValue, jwk: Jwk): Status {
   const y = o.get("y");
   if (y === null) return Status.JwksECKeyMissingY;
   if (y.kind != JsonKind.String) return Status.JwksECKeyBadY;
-  const xb = base64UrlDecodeString(x.strValue);
-  const yb = base64UrlDecodeString(y.strValue);
+  let xb = base64UrlDecodeString(x.strValue);
+  let yb = base64UrlDecodeString(y.strValue);
   if (xb === null || yb === null) return Status.JwksEcXorYBadBase64;
+  // RFC 7518 §6.2.1.2 wants full-size coordinates, but OpenSSL (so Envoy) accepts them with leading zero
+  // bytes dropped, and some IdPs publish them so: shorter ones are padded back.
+  const len = curveByteLength(curve);
+  xb = leftPad(xb, len);
+  yb = leftPad(yb, len);
   const key = importEcPublicKey(curve, xb, yb);
   if (key === null) return Status.JwksEcParseError;
   jwk.ec = key;
@@ -141,9 +161,8 @@ function parseOkpKey(o: JsonValue, jwk: Jwk): Status {
   if (xb === null) return Status.JwksOKPXBadBase64;
   if (xb.length != 32) return Status.JwksOKPXWrongLength;
   const key = importEd25519PublicKey(xb);
-  // jwt_verify_lib has no status for an invalid point (OpenSSL accepts any 32 bytes); this is the closest.
-  if (key === null) return Status.JwksOKPXWrongLength;
-  jwk.okp = key;
+  if (key === null) jwk.okpInvalid = true;
+  else jwk.okp = key;
   return Status.Ok;
 }
 
@@ -210,7 +229,7 @@ function jwksFromX509Map(doc: JsonValue, out: Jwks): void {
   let firstError = Status.Ok;
   for (let i = 0; i < doc.keys.length && out.keys.length < MAX_JWKS_KEYS; i++) {
     const key = rsaKeyFromPemCertificate(unchecked(doc.values[i]).strValue);
-    if (key === null) {
+    if (key === null || isRocaVulnerable(key.modulus)) {
       if (firstError == Status.Ok) firstError = Status.JwksX509ParseError;
       continue;
     }
@@ -244,6 +263,17 @@ export function jwksFromJson(doc: JsonValue | null): Jwks {
   }
   let firstError = Status.Ok;
   const items = keys.items;
+  // Every entry's kid and kty, usable or not: a kid is ambiguous even when its twin does not parse.
+  const ids: string[] = [];
+  for (let i = 0; i < items.length && i < 4 * MAX_JWKS_KEYS; i++) {
+    const item = unchecked(items[i]);
+    if (item.kind != JsonKind.Object) continue;
+    const kid = item.get("kid");
+    const kty = item.get("kty");
+    if (kid !== null && kid.kind == JsonKind.String && kty !== null && kty.kind == JsonKind.String) {
+      ids.push(kty.strValue + "\u0000" + kid.strValue);
+    }
+  }
   for (let i = 0; i < items.length && out.keys.length < MAX_JWKS_KEYS; i++) {
     const item = unchecked(items[i]);
     if (item.kind != JsonKind.Object) continue; // as jwt_verify_lib: non-object entries are skipped
@@ -254,10 +284,38 @@ export function jwksFromJson(doc: JsonValue | null): Jwks {
     if (s == Status.Ok) out.keys.push(jwk);
     else if (firstError == Status.Ok) firstError = s;
   }
+  dropAmbiguousKeys(out, ids);
   if (out.keys.length == 0) {
     out.status = firstError != Status.Ok ? firstError : Status.JwksNoValidKeys;
   }
   return out;
+}
+
+/**
+ * Stricter than jwt_verify_lib, where either case lets a token verify with a key it was not meant for:
+ * - a set that publishes asymmetric keys must not carry shared secrets: its `oct` keys are dropped;
+ * - a kid that names two keys of the same type names neither (RFC 7517 §4.5 allows one kid for keys of
+ *   different types only): both are dropped.
+ */
+function dropAmbiguousKeys(set: Jwks, ids: string[]): void {
+  const keys = set.keys;
+  let asymmetric = false;
+  for (let i = 0; i < keys.length; i++) {
+    if (unchecked(keys[i]).kty != "oct") asymmetric = true;
+  }
+  const kept: Jwk[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const k = unchecked(keys[i]);
+    if (asymmetric && k.kty == "oct") continue;
+    if (k.hasKid) {
+      const id = k.kty + "\u0000" + k.kid;
+      let n = 0;
+      for (let j = 0; j < ids.length; j++) if (unchecked(ids[j]) == id) n++;
+      if (n > 1) continue;
+    }
+    kept.push(k);
+  }
+  set.keys = kept;
 }
 
 export function jwksJsonLimits(): JsonLimits {

@@ -8,6 +8,7 @@ import { verifyRsaPkcs1v15, verifyRsaPss } from "../crypto/rsa";
 import { verifyEcdsa } from "../crypto/ecdsa";
 import { verifyEd25519 } from "../crypto/ed25519";
 import { verifyHmac } from "../crypto/hmac";
+import { hashLength } from "../crypto/sha2";
 
 /**
  * Whether this key may verify this alg. Better than jwt_verify_lib, where the JWK's kty picks the
@@ -22,8 +23,12 @@ export function keyFits(jwk: Jwk, a: Algorithm): bool {
       const ec = jwk.ec;
       return ec !== null && ec.curve == a.curve;
     }
-    case KeyFamily.OCT: return jwk.oct !== null;
-    default: return jwk.okp !== null;
+    case KeyFamily.OCT: {
+      // RFC 7518 §3.2: the key must be at least as long as the hash output (jwt_verify_lib takes any).
+      const k = jwk.oct;
+      return k !== null && k.length >= hashLength(a.hash);
+    }
+    default: return jwk.okp !== null || jwk.okpInvalid;
   }
 }
 

@@ -3,8 +3,8 @@
 // moduli whose bit length is not a multiple of 8, hand-built EMSA-PSS blocks with one defect each (signed
 // with the raw RSA private operation), other salt lengths, and a 20,000-input no-trap fuzz run.
 import {
-  constants, createHash, generateKeyPair, privateEncrypt, randomBytes, randomInt, sign as nodeSign,
-  KeyObject, JsonWebKey,
+  constants, createHash, createPrivateKey, createPublicKey, generateKeyPair, generatePrime, privateEncrypt,
+  randomBytes, randomInt, sign as nodeSign, KeyObject, JsonWebKey,
 } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -15,6 +15,9 @@ const VECTORS = path.join(__dirname, "..", "..", "vectors");
 const readJson = (p: string) => JSON.parse(fs.readFileSync(path.join(VECTORS, p), "utf8"));
 const unhex = (h: string) => Buffer.from(h, "hex");
 const generate = promisify(generateKeyPair);
+const prime = (bits: number) => new Promise<bigint>((resolve, reject) => {
+  generatePrime(bits, { bigint: true }, (err, p) => (err ? reject(err) : resolve(p as bigint)));
+});
 
 const PS_ALGS = ["PS256", "PS384", "PS512"] as const;
 type PsAlg = (typeof PS_ALGS)[number];
@@ -49,8 +52,48 @@ async function makeKeys(sizes: number[]): Promise<TestKey[]> {
   const pairs = await Promise.all(sizes.map((bits) => generate("rsa", { modulusLength: bits, publicExponent: 65537 })));
   return pairs.map(({ publicKey, privateKey }, i) => {
     const jwk = publicKey.export({ format: "jwk" });
+    expect(publicKey.asymmetricKeyDetails!.modulusLength).toBe(sizes[i]);
     return { bits: sizes[i], jwk, privateKey, key: c.importKey(jwk) };
   });
+}
+
+const bitLength = (x: bigint) => x.toString(2).length;
+const toB64u = (x: bigint) => {
+  const h = x.toString(16);
+  return Buffer.from(h.length % 2 ? "0" + h : h, "hex").toString("base64url");
+};
+function modInverse(a: bigint, m: bigint): bigint {
+  let [r0, r1, s0, s1] = [a % m, m, 1n, 0n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1] = [r1, r0 - q * r1];
+    [s0, s1] = [s1, s0 - q * s1];
+  }
+  if (r0 !== 1n) throw new Error("not invertible");
+  return ((s0 % m) + m) % m;
+}
+
+/**
+ * An RSA key whose modulus has exactly `bits` bits, odd sizes included (OpenSSL's key generation rounds
+ * them down to even): two primes from Node, the private key assembled as a JWK.
+ */
+async function makeExactKey(bits: number): Promise<TestKey> {
+  const e = 65537n;
+  for (;;) {
+    const [p, q] = await Promise.all([prime((bits + 1) >> 1), prime(bits >> 1)]);
+    const n = p * q;
+    const phi = (p - 1n) * (q - 1n);
+    if (p === q || bitLength(n) !== bits || phi % e === 0n) continue;
+    const d = modInverse(e, phi);
+    const priv = {
+      kty: "RSA", n: toB64u(n), e: toB64u(e), d: toB64u(d), p: toB64u(p), q: toB64u(q),
+      dp: toB64u(d % (p - 1n)), dq: toB64u(d % (q - 1n)), qi: toB64u(modInverse(q, p)),
+    };
+    const privateKey = createPrivateKey({ key: priv, format: "jwk" });
+    const jwk = createPublicKey(privateKey).export({ format: "jwk" });
+    expect(createPublicKey(privateKey).asymmetricKeyDetails!.modulusLength).toBe(bits);
+    return { bits, jwk, privateKey, key: c.importKey(jwk) };
+  }
 }
 
 // ---- EMSA-PSS-ENCODE (RFC 8017 §9.1.1) in JS, with knobs to build one defect at a time ----
@@ -70,7 +113,7 @@ function mgf1(hash: string, seed: Buffer, len: number): Buffer {
 
 interface PssDefects {
   trailer?: number; // instead of 0xbc
-  setTopBit?: boolean; // set one of the bits that must be zero (or, with 8 | emBits, the top byte is full)
+  setTopBit?: boolean; // set one of the 8*emLen - emBits leftmost bits that must be zero
   psByte?: number; // a nonzero byte inside PS
   separator?: number; // instead of 0x01
   saltLength?: number; // instead of hLen
@@ -98,7 +141,7 @@ function encodePss(alg: PsAlg, msg: Uint8Array, modBits: number, d: PssDefects =
   for (let i = 0; i < db.length; i++) db[i] ^= mask[i];
   const topBits = 8 * emLen - emBits;
   db[0] &= 0xff >> topBits;
-  if (d.setTopBit) db[0] |= topBits > 0 ? 0x80 : 0x00;
+  if (d.setTopBit && topBits > 0) db[0] |= 1 << (8 - topBits); // the lowest of the bits that must be zero
   const em = Buffer.concat([db, H, Buffer.from([d.trailer ?? 0xbc])]);
   return Buffer.concat([Buffer.alloc(k - emLen), em]);
 }
@@ -106,6 +149,19 @@ function encodePss(alg: PsAlg, msg: Uint8Array, modBits: number, d: PssDefects =
 /** The raw RSA private operation x^d mod n (x must be k bytes and below n). */
 function rawSign(privateKey: KeyObject, x: Buffer): Buffer {
   return privateEncrypt({ key: privateKey, padding: constants.RSA_NO_PADDING }, x);
+}
+
+/**
+ * A block from encodePss signed raw. Blocks with a defect in the top bits can be >= n, which no
+ * signature reaches: the salt is redrawn until the block is below n.
+ */
+function signBlock(k: TestKey, alg: PsAlg, msg: Uint8Array, d: PssDefects = {}): Buffer {
+  const n = Buffer.from(k.jwk.n as string, "base64url");
+  for (let i = 0; i < 5000; i++) {
+    const x = encodePss(alg, msg, k.bits, d);
+    if (Buffer.compare(x, n) < 0) return rawSign(k.privateKey, x);
+  }
+  throw new Error(`no block below n for ${JSON.stringify(d)}`);
 }
 
 describe("Wycheproof RSASSA-PSS (rsa_pss_2048_sha256_mgf1_32, rsa_pss_2048_sha384_mgf1_48)", () => {
@@ -240,13 +296,13 @@ describe("keys and signatures made by Node", () => {
     for (const k of [keys[0], keys[6], keys[11]]) {
       for (const alg of PS_ALGS) {
         const msg = randomBytes(50);
-        const good = rawSign(k.privateKey, encodePss(alg, msg, k.bits));
+        const good = signBlock(k, alg, msg);
         expect(c.verify(alg, k.key, msg, good)).toBe(true);
         for (const [name, d0] of defects) {
           const d: PssDefects = { ...d0 };
           if (d.saltLength === -1) d.saltLength = HLEN_OF[alg] + 1;
           if (d.mgfHash === "other") d.mgfHash = alg === "PS256" ? "sha512" : "sha256";
-          const sig = rawSign(k.privateKey, encodePss(alg, msg, k.bits, d));
+          const sig = signBlock(k, alg, msg, d);
           if (c.verify(alg, k.key, msg, sig)) throw new Error(`${alg} ${k.bits}-bit: defect "${name}" accepted`);
         }
       }
@@ -271,9 +327,10 @@ describe("moduli whose size is not a multiple of 8 bits (emBits = modBits - 1)",
   let keys: TestKey[] = [];
 
   beforeAll(async () => {
-    // 2049 is the case 8 | emBits (emLen = k - 1, the top byte of the k-byte value must be 0);
-    // 2050..2055 leave 2..7 bits to clear in the top byte; 2056/3073 are the next boundaries.
-    keys = await makeKeys([2049, 2050, 2051, 2052, 2053, 2054, 2055, 2056, 2057, 3073, 4095]);
+    // 2049 and 3073 are the case 8 | emBits (emLen = k - 1, the top byte of the k-byte value must be 0);
+    // 2050..2056 leave 2..8 bits to clear in the top byte (2056: 1 bit of EM's top byte, k = 257);
+    // 2057 is the next boundary.
+    keys = await Promise.all([2049, 2050, 2051, 2052, 2053, 2054, 2055, 2056, 2057, 3073, 3075].map(makeExactKey));
   }, 300000);
 
   test("Node's signatures verify for PS256/384/512, and flipped bits do not", () => {
@@ -296,19 +353,22 @@ describe("moduli whose size is not a multiple of 8 bits (emBits = modBits - 1)",
     for (const k of keys) {
       for (const alg of PS_ALGS) {
         const msg = randomBytes(30);
-        expect(c.verify(alg, k.key, msg, rawSign(k.privateKey, encodePss(alg, msg, k.bits)))).toBe(true);
-        expect(c.verify(alg, k.key, msg, rawSign(k.privateKey, encodePss(alg, msg, k.bits, { trailer: 0xbb })))).toBe(false);
+        expect(c.verify(alg, k.key, msg, signBlock(k, alg, msg))).toBe(true);
+        expect(c.verify(alg, k.key, msg, signBlock(k, alg, msg, { trailer: 0xbb }))).toBe(false);
         if ((k.bits - 1) % 8 !== 0) {
           // 8*emLen - emBits bits to clear: setting the top one must fail.
-          expect(c.verify(alg, k.key, msg, rawSign(k.privateKey, encodePss(alg, msg, k.bits, { setTopBit: true })))).toBe(false);
+          expect(c.verify(alg, k.key, msg, signBlock(k, alg, msg, { setTopBit: true }))).toBe(false);
         } else {
           // emLen = k - 1: a block encoded for emBits = modBits (k bytes, top byte 0 or 1) must fail when
           // its top byte is nonzero, and a block of k - 1 bytes padded with a zero byte verifies.
-          const x = encodePss(alg, msg, k.bits, { emLenPlusOne: true });
           const n = Buffer.from(k.jwk.n as string, "base64url");
-          x[0] = 1;
-          x[x.length - 1] = 0xbc;
-          if (Buffer.compare(x, n) < 0) expect(c.verify(alg, k.key, msg, rawSign(k.privateKey, x))).toBe(false);
+          expect(n[0]).toBe(1);
+          let x = encodePss(alg, msg, k.bits, { emLenPlusOne: true });
+          for (let i = 0; i < 200 && !(x[0] === 1 && Buffer.compare(x, n) < 0); i++) {
+            x = encodePss(alg, msg, k.bits, { emLenPlusOne: true });
+          }
+          expect(x[0] === 1 && Buffer.compare(x, n) < 0).toBe(true);
+          expect(c.verify(alg, k.key, msg, rawSign(k.privateKey, x))).toBe(false);
         }
       }
     }
@@ -319,7 +379,7 @@ describe("no trap on hostile signatures and messages", () => {
   let keys: TestKey[] = [];
 
   beforeAll(async () => {
-    keys = await makeKeys([2048, 2048, 2049, 3072]);
+    keys = [...(await makeKeys([2048, 2048, 3072])), await makeExactKey(2049)];
   }, 300000);
 
   test("20,000 random and mutated inputs: never a throw, never accepted", () => {
