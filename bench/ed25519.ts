@@ -7,33 +7,36 @@
 import { generateKeyPairSync, randomBytes, sign, verify as nodeVerify } from "crypto";
 import { loadCrypto } from "../host/crypto/index";
 
-interface Timing {
-  usPerOp: number;
-  ops: number;
-}
-
 const ROUNDS = 5;
 
-/** Median µs/op over ROUNDS rounds of about roundMs each, after a warm-up. */
-function measure(fn: () => unknown, roundMs: number): Timing {
-  const warmEnd = performance.now() + Math.min(300, roundMs);
-  while (performance.now() < warmEnd) fn();
-  const samples: number[] = [];
-  let ops = 0;
+/** µs/op of one round of about roundMs. */
+function round(fn: () => unknown, roundMs: number): number {
+  let n = 0;
+  const t0 = performance.now();
+  let t1 = t0;
+  do {
+    for (let i = 0; i < 16; i++) fn();
+    n += 16;
+    t1 = performance.now();
+  } while (t1 - t0 < roundMs);
+  return ((t1 - t0) * 1000) / n;
+}
+
+/**
+ * Median µs/op of a and of b over ROUNDS rounds each, after a warm-up. The rounds alternate (a, b, a, b,
+ * ...) so a change in machine load hits both sides alike and the ratio stays meaningful.
+ */
+function measurePair(a: () => unknown, b: () => unknown, roundMs: number): [number, number] {
+  round(a, Math.min(300, roundMs));
+  round(b, Math.min(300, roundMs));
+  const sa: number[] = [];
+  const sb: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    let n = 0;
-    const t0 = performance.now();
-    let t1 = t0;
-    do {
-      for (let i = 0; i < 16; i++) fn();
-      n += 16;
-      t1 = performance.now();
-    } while (t1 - t0 < roundMs);
-    samples.push(((t1 - t0) * 1000) / n);
-    ops += n;
+    sa.push(round(a, roundMs));
+    sb.push(round(b, roundMs));
   }
-  samples.sort((a, b) => a - b);
-  return { usPerOp: samples[ROUNDS >> 1], ops };
+  const median = (xs: number[]) => xs.sort((x, y) => x - y)[ROUNDS >> 1];
+  return [median(sa), median(sb)];
 }
 
 function row(cells: string[], widths: number[]): string {
@@ -50,7 +53,7 @@ export async function runEd25519Bench(options: { secondsPerRow?: number } = {}):
     lines.push(l);
     console.log(l);
   };
-  emit(`Ed25519 benchmark (node ${process.version}, ${process.arch}; median of ${ROUNDS} rounds)`);
+  emit(`Ed25519 benchmark (node ${process.version}, ${process.arch}; median of ${ROUNDS} alternating rounds)`);
   emit(row(["operation", "wasm us/op", "node us/op", "wasm/node"], widths));
 
   const { publicKey, privateKey } = generateKeyPairSync("ed25519");
@@ -75,10 +78,12 @@ export async function runEd25519Bench(options: { secondsPerRow?: number } = {}):
         crypto.verify("EdDSA", key, data, bad)) {
       throw new Error(`bench self-check failed for ${label}`);
     }
-    const wasm = measure(() => crypto.verify("EdDSA", key, data, sig), roundMs);
-    const node = measure(() => nodeVerify(null, data, publicKey, sig), roundMs);
-    emit(row([label, wasm.usPerOp.toFixed(1), node.usPerOp.toFixed(1),
-      (wasm.usPerOp / node.usPerOp).toFixed(2) + "x"], widths));
+    const [wasm, node] = measurePair(
+      () => crypto.verify("EdDSA", key, data, sig),
+      () => nodeVerify(null, data, publicKey, sig),
+      roundMs,
+    );
+    emit(row([label, wasm.toFixed(1), node.toFixed(1), (wasm / node).toFixed(2) + "x"], widths));
   }
 
   // Key import: JWK parsing, point decoding and the per-key table. A fixed number of imports (each Key

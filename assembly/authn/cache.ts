@@ -13,6 +13,7 @@ export const MAX_CACHED_TOKEN_BYTES: i32 = 8 * 1024;
 const ENTRY_OVERHEAD_BYTES: i32 = 256;
 
 @lazy const DIGEST: usize = memory.data(32, 16);
+@lazy const HEX_OUT: usize = memory.data(64, 16);
 @lazy const HEX: usize = memory.data<u8>([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
 
 export class CacheEntry {
@@ -25,13 +26,12 @@ export class CacheEntry {
 export function tokenDigest(token: string): string {
   const enc = String.UTF8.encode(token);
   digestInto(HashAlg.SHA256, changetype<usize>(enc), enc.byteLength, DIGEST);
-  const out = new Uint8Array(64);
   for (let i = 0; i < 32; i++) {
     const b = <u32>load<u8>(DIGEST + <usize>i);
-    store<u8>(out.dataStart + <usize>(2 * i), load<u8>(HEX + <usize>(b >> 4)));
-    store<u8>(out.dataStart + <usize>(2 * i + 1), load<u8>(HEX + <usize>(b & 15)));
+    store<u8>(HEX_OUT + <usize>(2 * i), load<u8>(HEX + <usize>(b >> 4)));
+    store<u8>(HEX_OUT + <usize>(2 * i + 1), load<u8>(HEX + <usize>(b & 15)));
   }
-  return String.UTF8.decodeUnsafe(out.dataStart, 64);
+  return String.UTF8.decodeUnsafe(HEX_OUT, 64);
 }
 
 export class TokenCache {

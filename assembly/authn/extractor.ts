@@ -42,6 +42,8 @@ function addLocation(list: Location[], kind: LocationKind, name: string, prefix:
 
 export class Extractor {
   locations: Location[] = [];
+  /** Lower-case names of the headers extraction reads (header locations, and `cookie` if any cookie location). */
+  headerNames: string[] = [];
 
   constructor(cfg: Config) {
     for (let i = 0; i < cfg.rules.length; i++) {
@@ -58,6 +60,11 @@ export class Extractor {
     for (let i = 0; i < cfg.rules.length; i++) {
       const r = unchecked(cfg.rules[i]);
       for (let j = 0; j < r.fromCookies.length; j++) addLocation(this.locations, LocationKind.Cookie, unchecked(r.fromCookies[j]), "", r.issuer);
+    }
+    for (let i = 0; i < this.locations.length; i++) {
+      const l = unchecked(this.locations[i]);
+      const name = l.kind == LocationKind.Header ? l.name : l.kind == LocationKind.Cookie ? "cookie" : "";
+      if (name.length > 0 && !this.headerNames.includes(name)) this.headerNames.push(name);
     }
   }
 
@@ -102,14 +109,16 @@ export function tokenFromHeaderValue(value: string, prefix: string): string | nu
   const at = value.indexOf(prefix);
   if (at < 0) return null;
   const after = at + prefix.length;
+  const n = value.length;
+  const p = changetype<usize>(value);
   let start = after;
-  while (start < value.length && !isJwtChar(value.charCodeAt(start))) start++;
-  if (start >= value.length) {
+  while (start < n && !isJwtChar(<i32>load<u16>(p + (<usize>start << 1)))) start++;
+  if (start >= n) {
     const rest = value.substring(after);
     return rest.length > 0 ? rest : null;
   }
   let end = start;
-  while (end < value.length && isJwtChar(value.charCodeAt(end))) end++;
+  while (end < n && isJwtChar(<i32>load<u16>(p + (<usize>end << 1)))) end++;
   return value.substring(start, end);
 }
 

@@ -27,15 +27,14 @@ export function curveByteLength(c: Curve): i32 {
 // digits (segBits = ceil((bits + 1) / SEGMENTS), room for the final carry); digit j * segBits + i is
 // applied at step i against a table of odd multiples of 2^(j segBits) times the point, so the main loop
 // runs segBits doublings instead of bits. G uses wider windows (fewer additions) since its table is shared.
-const SEGMENTS: i32 = 4;
+const SEGMENTS: i32 = 8;
 const G_WINDOW: i32 = 7;
 const Q_WINDOW: i32 = 6;
 const G_ENTRIES: i32 = 1 << (G_WINDOW - 2);
 const Q_ENTRIES: i32 = 1 << (Q_WINDOW - 2);
-const MAX_SEG_BITS: i32 = 131;
 
 @inline function segBitsOf(bits: i32): i32 {
-  return (bits + 1 + SEGMENTS - 1) / SEGMENTS; // 65, 97, 131
+  return (bits + 1 + SEGMENTS - 1) / SEGMENTS; // 33, 49, 66
 }
 
 // Verify-time scratch (one verification at a time; the VM is single-threaded).
@@ -53,8 +52,10 @@ const W_BYTES: i32 = MAX_WORDS * 4;
 @lazy const X_W: usize = memory.data(W_BYTES, 16);
 @lazy const Y_W: usize = memory.data(W_BYTES, 16);
 @lazy const ACC: usize = memory.data(W_BYTES * 3, 16);
-@lazy const DIGITS_G: usize = memory.data(SEGMENTS * MAX_SEG_BITS, 16);
-@lazy const DIGITS_Q: usize = memory.data(SEGMENTS * MAX_SEG_BITS, 16);
+// Digit buffers: SEGMENTS * segBits <= 521 + SEGMENTS bytes for the largest curve.
+const MAX_DIGITS: i32 = 521 + 1 + SEGMENTS;
+@lazy const DIGITS_G: usize = memory.data(MAX_DIGITS, 16);
+@lazy const DIGITS_Q: usize = memory.data(MAX_DIGITS, 16);
 
 @lazy const F256 = new FieldP256();
 @lazy const F384 = new FieldP384();

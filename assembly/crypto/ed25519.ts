@@ -1,7 +1,7 @@
 // Ed25519 verification (RFC 8032 §5.1.7) for JWS alg EdDSA (RFC 8037). Owns Ed25519PublicKey (the decoded
 // point A and its table of odd multiples, built once at import), the base-point table and the verify
 // scratch. Hostile keys and signatures give null/false, never a trap; verification allocates nothing.
-//
+
 // Decisions, all stricter than or equal to RFC 8032:
 // - Encodings are strict: A and R must have y < p, x = 0 only with the sign bit clear, and decode to a
 //   curve point; S must be below L. So a signature has exactly one accepted encoding (Wycheproof).
@@ -9,11 +9,12 @@
 //   Wycheproof expect; the cofactored [8][S]B = [8]R + [8][k]A accepts more (signatures with a torsion
 //   component) and is not used.
 // - Points of small order (order 1, 2, 4 or 8) are refused as A (import gives null) and as R, as
-//   libsodium does. With such an A every (R = [S]B, S) verifies for every message; no honest key is
-//   one (A = [a]B has order L). An honest R = [r]B has small order only for r = 0 mod L.
+//   libsodium does. With such an A signatures can be forged without a private key (for the identity,
+//   (R = [S]B, S) verifies for every message); no honest key is one (A = [a]B has order L). An honest
+//   R = [r]B has small order only for r = 0 mod L. OpenSSL, BoringSSL and Go accept both.
 import { Sha512 } from "./sha2";
 import {
-  POINT_BYTES, NIELS_BYTES, initCurve, geDecode, geHasSmallOrder, geIdentity, geDouble, geAddNiels,
+  NIELS_BYTES, initCurve, geDecode, geHasSmallOrder, geIdentity, geDouble, geAddNiels,
   geEqualsAffine, buildNielsTable,
 } from "./ed25519/point";
 import { scalarIsCanonical, scalarReduce512, scalarToNaf } from "./ed25519/scalar";

@@ -4,7 +4,7 @@
 import {
   Context, FilterHeadersStatusValues, stream_context, continue_request, log, LogLevelValues,
 } from "@solo-io/proxy-runtime/assembly";
-import { get_header_map_pairs, HeaderMapTypeValues } from "@solo-io/proxy-runtime/assembly/runtime";
+import { readRequestHeaders } from "./headers";
 import { Status } from "../status";
 import { Config, JwtRule } from "../config/config";
 import { FoundToken, RequestHeader, LocationKind, removeQueryParam } from "../authn/extractor";
@@ -61,24 +61,21 @@ export class JwtStream extends Context {
       sendNotConfigured();
       return FilterHeadersStatusValues.StopIteration;
     }
-    // One host call for the whole map; names arrive lower-cased.
-    const pairs = get_header_map_pairs(HeaderMapTypeValues.RequestHeaders);
-    const headers: RequestHeader[] = [];
-    for (let i = 0; i < pairs.length; i++) {
-      const p = unchecked(pairs[i]);
-      const name = String.UTF8.decode(p.key);
-      const value = String.UTF8.decode(p.value);
-      if (name == ":path") this.path = value;
-      else if (name == ":authority") this.authority = value;
-      else if (name == ":scheme") this.scheme = value;
-      // A client must not forge the payload header: Envoy removes it from every request first.
-      if (cfg.sanitizeHeaders.includes(name)) continue;
-      headers.push(new RequestHeader(name, value));
-    }
+    // One host call for the whole map (names arrive lower-cased); a forwarded-payload header is never a
+    // token location, and a client must not forge it: Envoy removes it from every request first.
+    const view = readRequestHeaders(extractor.headerNames, cfg.sanitizeHeaders);
+    this.path = view.path;
+    this.authority = view.authority;
+    this.scheme = view.scheme;
     for (let i = 0; i < cfg.sanitizeHeaders.length; i++) {
       stream_context.headers.request.remove(unchecked(cfg.sanitizeHeaders[i]));
     }
-    this.tokens = extractor.extract(headers, this.path);
+    this.tokens = extractor.extract(view.headers, this.path);
+    if (this.tokens.length == 0) {
+      // The common anonymous request: nothing to check, straight to the policies.
+      this.nowS = 0;
+      return this.proceed(cfg);
+    }
     this.checks = new Array<TokenCheck | null>(this.tokens.length);
     this.cached = new Array<CacheEntry | null>(this.tokens.length);
     this.digests = new Array<string | null>(this.tokens.length);

@@ -210,9 +210,10 @@ export function feToBytes(out: usize, f: usize): void {
   let h0 = load<i64>(f, 0), h1 = load<i64>(f, 8), h2 = load<i64>(f, 16), h3 = load<i64>(f, 24);
   let h4 = load<i64>(f, 32), h5 = load<i64>(f, 40), h6 = load<i64>(f, 48), h7 = load<i64>(f, 56);
   let h8 = load<i64>(f, 64), h9 = load<i64>(f, 72);
-  // Three sequential floor-carry passes bring any value with limbs below ~2^60 into [0, 2^255) with
-  // normalized limbs: the first leaves |value| < 2^255 + 2^40 or so, the second a value in (-2^36, p + 2^36)
-  // folded once more by 19, the third only propagates a borrow or a carry of at most one unit of 2^255.
+  // Three sequential floor-carry passes (limb i -> i + 1, limb 9 -> limb 0 times 19) normalize every
+  // limb and bring the value into [0, 2^255). For inputs with limbs below 2^60: after pass 1 the value is
+  // in (-2^42, 2^255 + 2^42) with only limb 0 off its range; pass 2 ends with c9 in {-1, 0, 1}, and
+  // folding it (+-19 into limb 0) leaves a value in [0, 2^255); pass 3 normalizes limb 0 and ends with c9 = 0.
   for (let pass = 0; pass < 3; pass++) {
     let c: i64;
     c = h0 >> 26; h1 += c; h0 &= MASK26;

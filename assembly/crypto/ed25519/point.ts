@@ -1,7 +1,6 @@
-// Points of edwards25519 (-x^2 + y^2 = 1 + d x^2 y^2 over GF(2^255 - 19)) for verification: strict
-// decoding (RFC 8032 §5.1.3), extended-coordinate doubling and addition, tables of odd multiples in
-// affine "Niels" form, and the Straus multi-scalar loop over NAF digits. Owns the curve constants and
-// the point scratch; variable time, no allocation, no traps.
+// Points of edwards25519 (-x^2 + y^2 = 1 + d x^2 y^2 mod 2^255 - 19): strict decoding (RFC 8032 §5.1.3),
+// doubling and additions in extended coordinates, tables of odd multiples. Owns the curve constants and
+// the point scratch; variable time (verification has no secrets), no allocation, no traps.
 import {
   FE_BYTES, feMul, feSq, feSq2, feAdd, feSub, feNeg, feCarry, feCopy, feSetSmall, feFromBytes,
   feBytesAreCanonical, feIsZero, feIsOdd, feEqual, feInvert, fePow22523,
@@ -38,6 +37,7 @@ let curveReady = false;
 @lazy const PQ: usize = memory.data(320, 16);                 // a scratch point
 @lazy const EXT: usize = memory.data(64 * 320, 16);           // table building: extended multiples
 @lazy const PREFIX: usize = memory.data(64 * 80, 16);         // table building: products of the Zs
+// (64 = MAX_TABLE_ENTRIES; memory.data needs a literal size.)
 
 /** Computes d, 2d and sqrt(-1) once. Cheap after the first call. */
 export function initCurve(): void {
@@ -209,18 +209,13 @@ export function geEqualsAffine(p: usize, q: usize): bool {
   return feEqual(FA, p + Y_);
 }
 
-/** Writes 2^n p to r (extended, with T). r may alias p. */
-export function geDoubleN(r: usize, p: usize, n: i32): void {
-  if (r != p) memory.copy(r, p, POINT_BYTES);
-  for (let i = 0; i < n; i++) geDouble(r, r, i == n - 1);
-}
-
 /**
  * Writes the odd multiples p, 3p, 5p, ..., (2 count - 1) p of the extended point p (not the identity
  * or a point of small order, so no Z is 0) as Niels points to out (count * NIELS_BYTES bytes), with one
  * inversion for all of them (Montgomery's trick). 1 <= count <= MAX_TABLE_ENTRIES.
  */
 export function buildNielsTable(out: usize, p: usize, count: i32): void {
+  if (count < 1 || count > MAX_TABLE_ENTRIES) return;
   memory.copy(EXT, p, POINT_BYTES);
   geDouble(PQ, p, true);
   for (let i = 1; i < count; i++) {

@@ -398,71 +398,126 @@ describe("edge cases", () => {
     expect(crypto.verify("EdDSA", key, msg, withR(bigToLe((P - 1n) | (1n << 255n))))).toBe(false);
   });
 
-  test("A that does not decode strictly gives an unusable key: y >= p, off the curve, x = 0 with sign set", () => {
+  // A point A that fails strict decoding or has small order is refused at import. The JWK parser keeps such
+  // a key in the set, as jwt_verify_lib does (only `x` of the wrong length makes it unusable), so the refusal
+  // shows as: no signature ever verifies with it, not even one that satisfies [S]B = R + [k]A for the point
+  // a lenient decoder would read.
+
+  /**
+   * A signature over some message that satisfies the bare equation for the small-order point t = TORSION[i]
+   * (as the key, whatever bytes `aBytes` encode it): R = [S]B has order L, and the message is chosen so
+   * that [k]t = O, i.e. k i = 0 mod 8 (t = [i]T8). Every verifier without our checks on A accepts it.
+   */
+  function forgeWithSmallOrderKey(aBytes: Buffer, i: number): { msg: Buffer; sig: Buffer } {
+    const sScalar = 987654321987654321n;
+    const R = encode(mul(sScalar, BASE));
+    for (let n = 0; ; n++) {
+      const m = Buffer.from(`message ${n}`);
+      const k = hashModL(R, aBytes, m);
+      if ((k * BigInt(i)) % 8n !== 0n) continue;
+      // The equation holds in the reference.
+      expect(encode(mul(sScalar, BASE))).toEqual(encode(add(decode(R)!, mul(k, decode(TORSION[i])!))));
+      return { msg: m, sig: Buffer.concat([R, bigToLe(sScalar)]) };
+    }
+  }
+  const torsionIndex = (b: Buffer) => TORSION.findIndex((t) => t.equals(b));
+
+  test("the eight small-order points: refused as A even for signatures that satisfy the equation", () => {
+    expect(new Set(TORSION.map((t) => t.toString("hex"))).size).toBe(8);
+    for (const t of TORSION) expect(encode(mul(8n, decode(t)!))).toEqual(encode(IDENTITY));
+    expect(TORSION[0].toString("hex")).toBe("01" + "00".repeat(31));
+    expect(torsionIndex(Buffer.alloc(32))).toBeGreaterThan(0); // 00..00 is y = 0, a point of order 4
+    for (let i = 0; i < 8; i++) {
+      const { msg: m, sig: s } = forgeWithSmallOrderKey(TORSION[i], i);
+      const k = crypto.importKey(okp(TORSION[i]));
+      expect(crypto.verify("EdDSA", k, m, s)).toBe(false);
+      expect(crypto.verify("EdDSA", okp(TORSION[i]), m, s)).toBe(false);
+    }
+    // A = identity: (R = identity, S = 0) satisfies the equation for any message (OpenSSL, so Node, accepts).
+    expect(crypto.verify("EdDSA", okp(TORSION[0]), Buffer.from("any message"), Buffer.concat([TORSION[0], Buffer.alloc(32)]))).toBe(false);
+  });
+
+  test("non-canonical and negative-zero encodings of small-order A: refused (a lenient decoder accepts)", () => {
+    // y = 1 + p and y = p (both < 2^255), either sign; y = 1 and y = -1 with the sign of x = 0 set.
+    const encodings = [P + 1n, (P + 1n) | (1n << 255n), P, P | (1n << 255n), 1n | (1n << 255n), (P - 1n) | (1n << 255n)];
+    for (const y of encodings) {
+      const aBytes = bigToLe(y);
+      expect(decode(aBytes)).toBeNull();
+      // What a decoder that reduces y mod p and ignores the sign of x = 0 would read.
+      const v = leToBig(aBytes);
+      const yy = mod(v & ((1n << 255n) - 1n));
+      let lenient = decode(bigToLe(yy | (v >> 255n << 255n))) ?? decode(bigToLe(yy));
+      expect(lenient).not.toBeNull();
+      const i = torsionIndex(encode(lenient!));
+      expect(i).toBeGreaterThanOrEqual(0);
+      const { msg: m, sig: s } = forgeWithSmallOrderKey(aBytes, i);
+      expect(crypto.verify("EdDSA", okp(aBytes), m, s)).toBe(false);
+    }
+  });
+
+  test("A that does not decode: y >= p, off the curve, x = 0 with the sign bit set; never verifies", () => {
     for (let e = 0n; e < 19n; e++) {
-      expect(crypto.importKey(okp(bigToLe(P + e))).usable).toBe(false);
-      expect(crypto.importKey(okp(bigToLe((P + e) | (1n << 255n)))).usable).toBe(false);
+      for (const y of [P + e, (P + e) | (1n << 255n)]) {
+        expect(decode(bigToLe(y))).toBeNull();
+        expect(crypto.verify("EdDSA", okp(bigToLe(y)), msg, sig)).toBe(false);
+      }
     }
     let offCurve = 0;
     for (let y = 2n; offCurve < 10; y++) {
       if (decode(bigToLe(y))) continue;
-      expect(crypto.importKey(okp(bigToLe(y))).usable).toBe(false);
+      expect(crypto.verify("EdDSA", okp(bigToLe(y)), msg, sig)).toBe(false);
+      expect(crypto.verify("EdDSA", okp(bigToLe(y)), msg, withR(bigToLe(y)))).toBe(false);
       offCurve++;
     }
-    expect(crypto.importKey(okp(bigToLe(1n | (1n << 255n)))).usable).toBe(false);
-    expect(crypto.importKey(okp(bigToLe((P - 1n) | (1n << 255n)))).usable).toBe(false);
-    // A Node key with y + p where that still fits in 255 bits is impossible (y < 19 only), so check that
-    // the decoder agrees with the reference on random 32-byte strings instead.
-    let points = 0;
-    for (let i = 0; i < 400; i++) {
-      const x = randomBytes(32);
-      const ref = decode(x);
-      const smallOrder = ref !== null && TORSION.some((t) => t.equals(encode(ref)));
-      expect(crypto.importKey(okp(x)).usable).toBe(ref !== null && !smallOrder);
-      if (ref) points++;
-    }
-    expect(points).toBeGreaterThan(120); // about half of all y decode
+    // The real key with y + p is impossible (y >= 19); the real key with the sign bit flipped is -A.
+    expect(crypto.verify("EdDSA", okp(flipBit(pub, 255)), msg, sig)).toBe(false);
   });
 
-  test("the eight small-order points: refused as A (import) and as R (verify), all encodings", () => {
-    expect(new Set(TORSION.map((t) => t.toString("hex"))).size).toBe(8);
-    for (const t of TORSION) expect(encode(mul(8n, decode(t)!))).toEqual(encode(IDENTITY));
-    expect(TORSION[0].toString("hex")).toBe("01" + "00".repeat(31));
+  test("R: small order (identity, in every encoding) refused even when [S]B = R + [k]A holds", () => {
+    // With a prime-order A only an R of order 1 can satisfy the equation: S = k a. The canonical identity
+    // (OpenSSL, Go and BoringSSL accept that one; only the holder of the private key can make it), its
+    // non-canonical twin y = 1 + p, and both with the sign bit set.
+    for (const y of [1n, P + 1n, 1n | (1n << 255n), (P + 1n) | (1n << 255n)]) {
+      const r = bigToLe(y);
+      const k = hashModL(r, pub, msg);
+      const forged = withR(r, bigToLe(mod(k * a, L)));
+      expect(encode(mul(leToBig(forged.subarray(32)), BASE))).toEqual(encode(mul(k, decode(pub)!)));
+      expect(crypto.verify("EdDSA", key, msg, forged)).toBe(false);
+    }
+    // Every small-order R with a few S values.
     for (const t of TORSION) {
-      expect(crypto.importKey(okp(t)).usable).toBe(false);
       for (const s of [0n, 1n, leToBig(sig.subarray(32))]) {
         expect(crypto.verify("EdDSA", key, msg, withR(t, bigToLe(s)))).toBe(false);
       }
     }
-    // A = identity accepts (R = [S]B, S) for every message under the bare equation; such a key is refused.
-    expect(crypto.importKey(okp(TORSION[0])).usable).toBe(false);
-    // Non-canonical encodings of small-order points (y = 1 + p, y = 0 + p, y = -1 with x sign): refused.
-    for (const y of [P + 1n, P, (P - 1n) | (1n << 255n), 1n | (1n << 255n)]) {
-      expect(crypto.importKey(okp(bigToLe(y))).usable).toBe(false);
+  });
+
+  test("the same construction with an honest R = [r]B verifies (the equation code is right)", () => {
+    for (const rr of [1n, 2n, 123456789n, L - 1n]) {
+      const R = encode(mul(rr, BASE));
+      const k = hashModL(R, pub, msg);
+      expect(crypto.verify("EdDSA", key, msg, withR(R, bigToLe(mod(rr + k * a, L))))).toBe(true);
+      expect(crypto.verify("EdDSA", key, msg, withR(R, bigToLe(mod(rr + k * a + 1n, L))))).toBe(false);
     }
   });
 
-  test("R = identity with S = k a (a signature that satisfies [S]B = R + [k]A) is rejected by design", () => {
-    const r = TORSION[0];
-    const k = hashModL(r, pub, msg);
-    const forged = withR(r, bigToLe(mod(k * a, L)));
-    // The bare cofactorless equation holds (checked with the reference) ...
-    expect(encode(mul(leToBig(forged.subarray(32)), BASE))).toEqual(encode(mul(k, decode(pub)!)));
-    // ... but R has small order, so it is refused, as libsodium does. (OpenSSL, Go and BoringSSL accept it;
-    // only the holder of the private key can make it.)
-    expect(crypto.verify("EdDSA", key, msg, forged)).toBe(false);
-    // The same construction with an honest R = [r]B verifies: the equation code is right.
-    const rr = 123456789n;
-    const R = encode(mul(rr, BASE));
-    const k2 = hashModL(R, pub, msg);
-    expect(crypto.verify("EdDSA", key, msg, withR(R, bigToLe(mod(rr + k2 * a, L))))).toBe(true);
-  });
-
-  test("a mixed-order A (prime-order point plus a torsion point) is a usable key", () => {
-    const mixed = encode(add(decode(pub)!, decode(TORSION[1])!));
+  test("cofactorless: with a mixed-order A' = A + T, a signature by a verifies only when [k]T = O", () => {
+    // A' = A + T with T of order 8 and private scalar a: [S]B = R + [k]A' needs [k]T = O, i.e. k = 0 mod 8.
+    // A cofactored verifier ([8][S]B = [8]R + [8][k]A') would accept all of them.
+    const t = TORSION[1];
+    const mixed = encode(add(decode(pub)!, decode(t)!));
     const k = crypto.importKey(okp(mixed));
     expect(k.usable).toBe(true);
-    expect(crypto.verify("EdDSA", k, msg, sig)).toBe(false);
+    const rr = 42n;
+    const R = encode(mul(rr, BASE));
+    let checked = 0;
+    for (let n = 0; checked < 6; n++) {
+      const m = Buffer.from(`mixed ${n}`);
+      const h = hashModL(R, mixed, m);
+      const s = withR(R, bigToLe(mod(rr + h * a, L)));
+      expect(crypto.verify("EdDSA", k, m, s)).toBe(h % 8n === 0n);
+      if (h % 8n === 0n) checked++;
+    }
   });
 
   test("signature lengths other than 64 are rejected: 0, 1, 32, 63, 65, 96, 128, 16 KiB", () => {
@@ -475,9 +530,7 @@ describe("edge cases", () => {
   });
 
   test("all-zero and all-0xff keys and signatures", () => {
-    // 00..00 is y = 0, a point of order 4; ff..ff has y >= p.
-    expect(crypto.importKey(okp(Buffer.alloc(32, 0))).usable).toBe(false);
-    expect(crypto.importKey(okp(Buffer.alloc(32, 0xff))).usable).toBe(false);
+    // 00..00 is y = 0, a point of order 4 (see above); ff..ff has y >= p.
     for (const s of [Buffer.alloc(64, 0), Buffer.alloc(64, 0xff)]) {
       expect(crypto.verify("EdDSA", key, msg, s)).toBe(false);
       expect(crypto.verify("EdDSA", okp(Buffer.alloc(32, 0)), msg, s)).toBe(false);
@@ -573,7 +626,7 @@ describe("no-trap fuzz", () => {
       const p = r.pick(pairs);
       let jwk: object | Key;
       let sig: Buffer;
-      let msg = p.msg;
+      let msg: Buffer = p.msg;
       let mayVerify = false;
       if (roll < 0.2) {
         // Random or mutated key text, random signature.
