@@ -204,7 +204,7 @@ function readRule(r: Reader, v: JsonValue, index: i32): JwtRule | null {
       const limits = new JsonLimits();
       limits.maxBytes = MAX_JWKS_BYTES;
       limits.maxDepth = 32;
-      const set = jwksFromJson(bytes.byteLength > MAX_JWKS_BYTES ? null : parseJson(changetype<usize>(bytes), bytes.byteLength, limits));
+      const set = jwksFromJson(bytes.byteLength > MAX_JWKS_BYTES ? null : parseJson(changetype<usize>(bytes), bytes.byteLength, limits), true);
       if (set.status != Status.Ok) {
         // As Envoy ("Invalid inline jwks for issuer"): a warning, and every token of this issuer then
         // fails with `Jwks doesn't have any valid public key`.

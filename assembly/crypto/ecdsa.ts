@@ -27,6 +27,9 @@ export function curveByteLength(c: Curve): i32 {
 // digits (segBits = ceil((bits + 1) / SEGMENTS), room for the final carry); digit j * segBits + i is
 // applied at step i against a table of odd multiples of 2^(j segBits) times the point, so the main loop
 // runs segBits doublings instead of bits. G uses wider windows (fewer additions) since its table is shared.
+// P-256: 32 doublings and about 32 + 37 mixed additions per verification. Tables: G 16/24/35 KB per curve
+// (P-256/384/521), Q 8/12/17 KB per key. Every entry is a nonzero multiple below n of a point of order n
+// (below 2^6 2^(7 segBits) = 2^237, 2^349, 2^468 < n), so no table point is infinity.
 const SEGMENTS: i32 = 8;
 const G_WINDOW: i32 = 7;
 const Q_WINDOW: i32 = 6;

@@ -244,8 +244,12 @@ function jwksFromX509Map(doc: JsonValue, out: Jwks): void {
   if (out.keys.length == 0) out.status = firstError != Status.Ok ? firstError : Status.JwksNoValidKeys;
 }
 
-/** Builds a key set from a parsed JSON document (RFC 7517 `{"keys": [...]}` or Google's x509 map). */
-export function jwksFromJson(doc: JsonValue | null): Jwks {
+/**
+ * Builds a key set from a parsed JSON document (RFC 7517 `{"keys": [...]}` or Google's x509 map).
+ * `inline` is true for a key set written into the plugin configuration: private configuration may hold
+ * HMAC secrets next to public keys; a published (fetched) set may not (see dropAmbiguousKeys).
+ */
+export function jwksFromJson(doc: JsonValue | null, inline: bool = false): Jwks {
   const out = new Jwks();
   if (doc === null || doc.kind != JsonKind.Object) {
     out.status = Status.JwksParseError;
@@ -284,7 +288,7 @@ export function jwksFromJson(doc: JsonValue | null): Jwks {
     if (s == Status.Ok) out.keys.push(jwk);
     else if (firstError == Status.Ok) firstError = s;
   }
-  dropAmbiguousKeys(out, ids);
+  dropAmbiguousKeys(out, ids, inline);
   if (out.keys.length == 0) {
     out.status = firstError != Status.Ok ? firstError : Status.JwksNoValidKeys;
   }
@@ -293,15 +297,18 @@ export function jwksFromJson(doc: JsonValue | null): Jwks {
 
 /**
  * Stricter than jwt_verify_lib, where either case lets a token verify with a key it was not meant for:
- * - a set that publishes asymmetric keys must not carry shared secrets: its `oct` keys are dropped;
+ * - a published (fetched) set with asymmetric keys must not carry shared secrets: its `oct` keys are
+ *   dropped (Wycheproof's mixed-key-set case); an inline set in the configuration may mix them;
  * - a kid that names two keys of the same type names neither (RFC 7517 §4.5 allows one kid for keys of
  *   different types only): both are dropped.
  */
-function dropAmbiguousKeys(set: Jwks, ids: string[]): void {
+function dropAmbiguousKeys(set: Jwks, ids: string[], inline: bool): void {
   const keys = set.keys;
   let asymmetric = false;
+  if (!inline) {
   for (let i = 0; i < keys.length; i++) {
-    if (unchecked(keys[i]).kty != "oct") asymmetric = true;
+      if (unchecked(keys[i]).kty != "oct") asymmetric = true;
+    }
   }
   const kept: Jwk[] = [];
   for (let i = 0; i < keys.length; i++) {

@@ -111,6 +111,7 @@ function emitProduct(nw, square) {
   const L = [];
   for (let i = 0; i < nw; i++) L.push(`  let a${i} = <u64>load<u32>(a, ${4 * i});`);
   if (!square) for (let i = 0; i < nw; i++) L.push(`  let b${i} = <u64>load<u32>(b, ${4 * i});`);
+  L.push(`  // Column k sums the 32x32-bit products a_i b_(k-i), split into low and high halves so nothing overflows.`);
   L.push("  let lo: u64, hi: u64, x: u64, c: u64 = 0;");
   for (let k = 0; k < 2 * nw - 1; k++) {
     const terms = [];
@@ -189,6 +190,7 @@ const term = (k, co) => (co === 1 ? ` + <i64>w${k}` : co === -1 ? ` - <i64>w${k}
 function emitFold(cv) {
   const { nw } = cv;
   const L = [];
+  L.push("  // The signed carry t stands for t 2^" + 32 * nw + " = t c mod p: fold it back (at most three rounds).");
   L.push("  while (t != 0) {");
   L.push("    let k = t;");
   for (let i = 0; i < nw; i++) {
@@ -210,7 +212,11 @@ function emitStore(nw) {
 function emitSolinasReduce(cv) {
   const { nw } = cv;
   const terms = solinasTerms(cv);
-  const L = ["  let t: i64 = 0;"];
+  const L = [
+    `  // Product = L + H 2^${32 * nw}; each output word is its low word plus a signed combination of the high`,
+    `  // words (2^${32 * nw} = c mod p applied until no position is >= ${nw}), then carries are propagated.`,
+    "  let t: i64 = 0;",
+  ];
   terms.forEach((t, i) => {
     const sum = t.map(([k, co]) => term(k, co)).join("").replace(/^ \+ /, "");
     L.push(`  t = ${i === 0 ? "" : "(t >> 32) + "}${sum}; let o${i} = t & 0xFFFFFFFF;`);
@@ -222,7 +228,8 @@ function emitSolinasReduce(cv) {
 // p = 2^521 - 1: the product w (< 2^1044 for inputs < 2^522) is L + H * 2^521 = L + H mod p.
 // L + H < 2^524; folding its bits 521.. once more leaves a value < 2^521 + 8 < 2^522.
 function emitMersenneReduce(cv) {
-  const L = ["  let t: u64 = 0;"];
+  const L = ["  // Product = L + H 2^521 = L + H mod p: add the bits from 521 up to the low 521 bits, then fold once more.",
+    "  let t: u64 = 0;"];
   for (let j = 0; j <= 16; j++) {
     const low = j < 16 ? `w${j}` : "(w16 & 0x1FF)";
     const high = `((w${16 + j} >> 9) | ((w${17 + j} << 23) & 0xFFFFFFFF))`;

@@ -66,6 +66,7 @@ export class FieldP256 {
     let b5 = <u64>load<u32>(b, 20);
     let b6 = <u64>load<u32>(b, 24);
     let b7 = <u64>load<u32>(b, 28);
+    // Column k sums the 32x32-bit products a_i b_(k-i), split into low and high halves so nothing overflows.
     let lo: u64, hi: u64, x: u64, c: u64 = 0;
     x = a0 * b0; lo = x & 0xFFFFFFFF; hi = x >> 32;
     lo += c; let w0 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
@@ -147,6 +148,8 @@ export class FieldP256 {
     x = a7 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
     lo += c; let w14 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
     let w15 = c;
+    // Product = L + H 2^256; each output word is its low word plus a signed combination of the high
+    // words (2^256 = c mod p applied until no position is >= 8), then carries are propagated.
     let t: i64 = 0;
     t = <i64>w0 + <i64>w8 + <i64>w9 - <i64>w11 - <i64>w12 - <i64>w13 - <i64>w14; let o0 = t & 0xFFFFFFFF;
     t = (t >> 32) + <i64>w1 + <i64>w9 + <i64>w10 - <i64>w12 - <i64>w13 - <i64>w14 - <i64>w15; let o1 = t & 0xFFFFFFFF;
@@ -157,6 +160,7 @@ export class FieldP256 {
     t = (t >> 32) + <i64>w6 - <i64>w8 - <i64>w9 + <i64>w13 + <i64>w14 * 3 + <i64>w15 * 2; let o6 = t & 0xFFFFFFFF;
     t = (t >> 32) + <i64>w7 + <i64>w8 - <i64>w10 - <i64>w11 - <i64>w12 - <i64>w13 + <i64>w15 * 3; let o7 = t & 0xFFFFFFFF;
     t >>= 32;
+    // The signed carry t stands for t 2^256 = t c mod p: fold it back (at most three rounds).
     while (t != 0) {
       let k = t;
       t = o0 + k; o0 = t & 0xFFFFFFFF;
@@ -189,6 +193,7 @@ export class FieldP256 {
     let a5 = <u64>load<u32>(a, 20);
     let a6 = <u64>load<u32>(a, 24);
     let a7 = <u64>load<u32>(a, 28);
+    // Column k sums the 32x32-bit products a_i b_(k-i), split into low and high halves so nothing overflows.
     let lo: u64, hi: u64, x: u64, c: u64 = 0;
     lo = 0; hi = 0;
     x = a0 * a0; lo += x & 0xFFFFFFFF; hi += x >> 32;
@@ -257,6 +262,8 @@ export class FieldP256 {
     x = a7 * a7; lo += x & 0xFFFFFFFF; hi += x >> 32;
     lo += c; let w14 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
     let w15 = c;
+    // Product = L + H 2^256; each output word is its low word plus a signed combination of the high
+    // words (2^256 = c mod p applied until no position is >= 8), then carries are propagated.
     let t: i64 = 0;
     t = <i64>w0 + <i64>w8 + <i64>w9 - <i64>w11 - <i64>w12 - <i64>w13 - <i64>w14; let o0 = t & 0xFFFFFFFF;
     t = (t >> 32) + <i64>w1 + <i64>w9 + <i64>w10 - <i64>w12 - <i64>w13 - <i64>w14 - <i64>w15; let o1 = t & 0xFFFFFFFF;
@@ -267,6 +274,7 @@ export class FieldP256 {
     t = (t >> 32) + <i64>w6 - <i64>w8 - <i64>w9 + <i64>w13 + <i64>w14 * 3 + <i64>w15 * 2; let o6 = t & 0xFFFFFFFF;
     t = (t >> 32) + <i64>w7 + <i64>w8 - <i64>w10 - <i64>w11 - <i64>w12 - <i64>w13 + <i64>w15 * 3; let o7 = t & 0xFFFFFFFF;
     t >>= 32;
+    // The signed carry t stands for t 2^256 = t c mod p: fold it back (at most three rounds).
     while (t != 0) {
       let k = t;
       t = o0 + k; o0 = t & 0xFFFFFFFF;
@@ -301,6 +309,7 @@ export class FieldP256 {
     t = (t >> 32) + <i64>load<u32>(a, 24) + <i64>load<u32>(b, 24); let o6 = t & 0xFFFFFFFF;
     t = (t >> 32) + <i64>load<u32>(a, 28) + <i64>load<u32>(b, 28); let o7 = t & 0xFFFFFFFF;
     t >>= 32;
+    // The signed carry t stands for t 2^256 = t c mod p: fold it back (at most three rounds).
     while (t != 0) {
       let k = t;
       t = o0 + k; o0 = t & 0xFFFFFFFF;
@@ -335,6 +344,7 @@ export class FieldP256 {
     t = (t >> 32) + <i64>load<u32>(a, 24) - <i64>load<u32>(b, 24); let o6 = t & 0xFFFFFFFF;
     t = (t >> 32) + <i64>load<u32>(a, 28) - <i64>load<u32>(b, 28); let o7 = t & 0xFFFFFFFF;
     t >>= 32;
+    // The signed carry t stands for t 2^256 = t c mod p: fold it back (at most three rounds).
     while (t != 0) {
       let k = t;
       t = o0 + k; o0 = t & 0xFFFFFFFF;

@@ -74,6 +74,7 @@ export class FieldP384 {
     let b9 = <u64>load<u32>(b, 36);
     let b10 = <u64>load<u32>(b, 40);
     let b11 = <u64>load<u32>(b, 44);
+    // Column k sums the 32x32-bit products a_i b_(k-i), split into low and high halves so nothing overflows.
     let lo: u64, hi: u64, x: u64, c: u64 = 0;
     x = a0 * b0; lo = x & 0xFFFFFFFF; hi = x >> 32;
     lo += c; let w0 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
@@ -243,6 +244,8 @@ export class FieldP384 {
     x = a11 * b11; lo = x & 0xFFFFFFFF; hi = x >> 32;
     lo += c; let w22 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
     let w23 = c;
+    // Product = L + H 2^384; each output word is its low word plus a signed combination of the high
+    // words (2^384 = c mod p applied until no position is >= 12), then carries are propagated.
     let t: i64 = 0;
     t = <i64>w0 + <i64>w12 + <i64>w20 + <i64>w21 - <i64>w23; let o0 = t & 0xFFFFFFFF;
     t = (t >> 32) + <i64>w1 - <i64>w12 + <i64>w13 - <i64>w20 + <i64>w22 + <i64>w23; let o1 = t & 0xFFFFFFFF;
@@ -257,6 +260,7 @@ export class FieldP384 {
     t = (t >> 32) + <i64>w10 + <i64>w18 + <i64>w19 - <i64>w21 + <i64>w22; let o10 = t & 0xFFFFFFFF;
     t = (t >> 32) + <i64>w11 + <i64>w19 + <i64>w20 - <i64>w22 + <i64>w23; let o11 = t & 0xFFFFFFFF;
     t >>= 32;
+    // The signed carry t stands for t 2^384 = t c mod p: fold it back (at most three rounds).
     while (t != 0) {
       let k = t;
       t = o0 + k; o0 = t & 0xFFFFFFFF;
@@ -301,6 +305,7 @@ export class FieldP384 {
     let a9 = <u64>load<u32>(a, 36);
     let a10 = <u64>load<u32>(a, 40);
     let a11 = <u64>load<u32>(a, 44);
+    // Column k sums the 32x32-bit products a_i b_(k-i), split into low and high halves so nothing overflows.
     let lo: u64, hi: u64, x: u64, c: u64 = 0;
     lo = 0; hi = 0;
     x = a0 * a0; lo += x & 0xFFFFFFFF; hi += x >> 32;
@@ -427,6 +432,8 @@ export class FieldP384 {
     x = a11 * a11; lo += x & 0xFFFFFFFF; hi += x >> 32;
     lo += c; let w22 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
     let w23 = c;
+    // Product = L + H 2^384; each output word is its low word plus a signed combination of the high
+    // words (2^384 = c mod p applied until no position is >= 12), then carries are propagated.
     let t: i64 = 0;
     t = <i64>w0 + <i64>w12 + <i64>w20 + <i64>w21 - <i64>w23; let o0 = t & 0xFFFFFFFF;
     t = (t >> 32) + <i64>w1 - <i64>w12 + <i64>w13 - <i64>w20 + <i64>w22 + <i64>w23; let o1 = t & 0xFFFFFFFF;
@@ -441,6 +448,7 @@ export class FieldP384 {
     t = (t >> 32) + <i64>w10 + <i64>w18 + <i64>w19 - <i64>w21 + <i64>w22; let o10 = t & 0xFFFFFFFF;
     t = (t >> 32) + <i64>w11 + <i64>w19 + <i64>w20 - <i64>w22 + <i64>w23; let o11 = t & 0xFFFFFFFF;
     t >>= 32;
+    // The signed carry t stands for t 2^384 = t c mod p: fold it back (at most three rounds).
     while (t != 0) {
       let k = t;
       t = o0 + k; o0 = t & 0xFFFFFFFF;
@@ -487,6 +495,7 @@ export class FieldP384 {
     t = (t >> 32) + <i64>load<u32>(a, 40) + <i64>load<u32>(b, 40); let o10 = t & 0xFFFFFFFF;
     t = (t >> 32) + <i64>load<u32>(a, 44) + <i64>load<u32>(b, 44); let o11 = t & 0xFFFFFFFF;
     t >>= 32;
+    // The signed carry t stands for t 2^384 = t c mod p: fold it back (at most three rounds).
     while (t != 0) {
       let k = t;
       t = o0 + k; o0 = t & 0xFFFFFFFF;
@@ -533,6 +542,7 @@ export class FieldP384 {
     t = (t >> 32) + <i64>load<u32>(a, 40) - <i64>load<u32>(b, 40); let o10 = t & 0xFFFFFFFF;
     t = (t >> 32) + <i64>load<u32>(a, 44) - <i64>load<u32>(b, 44); let o11 = t & 0xFFFFFFFF;
     t >>= 32;
+    // The signed carry t stands for t 2^384 = t c mod p: fold it back (at most three rounds).
     while (t != 0) {
       let k = t;
       t = o0 + k; o0 = t & 0xFFFFFFFF;

@@ -90,6 +90,7 @@ export class FieldP521 {
     let b14 = <u64>load<u32>(b, 56);
     let b15 = <u64>load<u32>(b, 60);
     let b16 = <u64>load<u32>(b, 64);
+    // Column k sums the 32x32-bit products a_i b_(k-i), split into low and high halves so nothing overflows.
     let lo: u64, hi: u64, x: u64, c: u64 = 0;
     x = a0 * b0; lo = x & 0xFFFFFFFF; hi = x >> 32;
     lo += c; let w0 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
@@ -414,6 +415,7 @@ export class FieldP521 {
     x = a16 * b16; lo = x & 0xFFFFFFFF; hi = x >> 32;
     lo += c; let w32 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
     let w33 = c;
+    // Product = L + H 2^521 = L + H mod p: add the bits from 521 up to the low 521 bits, then fold once more.
     let t: u64 = 0;
     t = w0 + ((w16 >> 9) | ((w17 << 23) & 0xFFFFFFFF)); let o0 = t & 0xFFFFFFFF;
     t = (t >> 32) + w1 + ((w17 >> 9) | ((w18 << 23) & 0xFFFFFFFF)); let o1 = t & 0xFFFFFFFF;
@@ -488,6 +490,7 @@ export class FieldP521 {
     let a14 = <u64>load<u32>(a, 56);
     let a15 = <u64>load<u32>(a, 60);
     let a16 = <u64>load<u32>(a, 64);
+    // Column k sums the 32x32-bit products a_i b_(k-i), split into low and high halves so nothing overflows.
     let lo: u64, hi: u64, x: u64, c: u64 = 0;
     lo = 0; hi = 0;
     x = a0 * a0; lo += x & 0xFFFFFFFF; hi += x >> 32;
@@ -709,6 +712,7 @@ export class FieldP521 {
     x = a16 * a16; lo += x & 0xFFFFFFFF; hi += x >> 32;
     lo += c; let w32 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
     let w33 = c;
+    // Product = L + H 2^521 = L + H mod p: add the bits from 521 up to the low 521 bits, then fold once more.
     let t: u64 = 0;
     t = w0 + ((w16 >> 9) | ((w17 << 23) & 0xFFFFFFFF)); let o0 = t & 0xFFFFFFFF;
     t = (t >> 32) + w1 + ((w17 >> 9) | ((w18 << 23) & 0xFFFFFFFF)); let o1 = t & 0xFFFFFFFF;

@@ -1,4 +1,4 @@
-// Little-endian u32 word vectors of a given length for the EC code: byte conversion, compare, add/sub,
+// Little-endian u32 word vectors of a given length for the EC code: bytes -> words, compare, add/sub, shift,
 // Montgomery multiplication mod n and inversion mod an odd modulus. Public data only, so variable time is
 // fine; raw load/store on caller-checked pointers, module-level scratch, no allocation, never traps.
 
@@ -35,16 +35,6 @@ export function wordsFromBytes(dst: usize, src: usize, len: i32, nw: i32): bool 
     else over |= b;
   }
   return over == 0;
-}
-
-/** nw words -> exactly len big-endian bytes (higher words dropped, missing bytes zero). */
-export function wordsToBytes(dst: usize, len: i32, src: usize, nw: i32): void {
-  for (let i = 0; i < len; i++) {
-    let k = len - 1 - i;
-    let wi = k >> 2;
-    let b: u32 = wi < nw ? word(src, wi) >> (<u32>(k & 3) << 3) : 0;
-    store<u8>(dst + <usize>i, <u8>b);
-  }
 }
 
 /** -1, 0 or 1 as a <, ==, > b. */
@@ -154,14 +144,19 @@ export function montMulMod(r: usize, a: usize, b: usize, m: usize, m0inv: u32, n
   copyWords(r, t, nw);
 }
 
-// x = x / 2 mod m for x < m (nw + 1 words of room): add m when odd, then shift.
-@inline function halveMod(x: usize, m: usize, nw: i32): void {
-  if ((word(x, 0) & 1) != 0) {
-    setWordAt(x, nw, addWords(x, x, m, nw));
-  } else {
-    setWordAt(x, nw, 0);
+// x = x / 2^k mod m for x < m, 1 <= k <= 31, with m0inv = -m^-1 mod 2^32: adding t m with
+// t = x * m0inv mod 2^k clears the low k bits, and (x + t m) / 2^k < (m + (2^k - 1) m) / 2^k = m.
+// x needs nw + 1 words of room.
+@inline function divPow2Mod(x: usize, k: u32, m: usize, m0inv: u32, nw: i32): void {
+  let t = <u64>((word(x, 0) * m0inv) & ((<u32>1 << k) - 1));
+  let c: u64 = 0;
+  for (let i = 0; i < nw; i++) {
+    c += <u64>word(x, i) + t * <u64>word(m, i);
+    setWordAt(x, i, <u32>c);
+    c >>= 32;
   }
-  shrWords(x, 1, nw + 1);
+  setWordAt(x, nw, <u32>c);
+  shrWords(x, k, nw + 1);
 }
 
 // x = x - y mod m for x, y < m.
@@ -176,6 +171,11 @@ export function montMulMod(r: usize, a: usize, b: usize, m: usize, m0inv: u32, n
 export function invMod(r: usize, a: usize, m: usize, nw: i32): bool {
   if (isZeroWords(a, nw) || cmpWords(a, m, nw) >= 0 || (word(m, 0) & 1) == 0) return false;
   let u = INV_U, v = INV_V, x1 = INV_X1, x2 = INV_X2;
+  // -m^-1 mod 2^32 by Newton's iteration (m0 is its own inverse to 3 bits; each step doubles that).
+  let m0 = word(m, 0);
+  let mi = m0;
+  for (let i = 0; i < 4; i++) mi *= 2 - m0 * mi;
+  let m0inv = 0 - mi;
   copyWords(u, a, nw);
   copyWords(v, m, nw);
   setSmall(x1, 1, nw + 1);
@@ -194,12 +194,12 @@ export function invMod(r: usize, a: usize, m: usize, nw: i32): bool {
     while ((word(u, 0) & 1) == 0) {
       let k = min<u32>(ctz<u32>(word(u, 0)), 31);
       shrWords(u, k, nw);
-      for (let i: u32 = 0; i < k; i++) halveMod(x1, m, nw);
+      divPow2Mod(x1, k, m, m0inv, nw);
     }
     while ((word(v, 0) & 1) == 0) {
       let k = min<u32>(ctz<u32>(word(v, 0)), 31);
       shrWords(v, k, nw);
-      for (let i: u32 = 0; i < k; i++) halveMod(x2, m, nw);
+      divPow2Mod(x2, k, m, m0inv, nw);
     }
     if (cmpWords(u, v, nw) >= 0) {
       subWords(u, u, v, nw);

@@ -485,14 +485,16 @@ describe("public key checks, every curve", () => {
       expect(usable(jwkOf(c, sx, sy))).toBe(true);
       expect(usable(jwkOf(c, sx, c.p - sy))).toBe(true);
       expect(usable(jwkOf(c, sx + c.p, sy))).toBe(false);
-      // Its x has leading zero bytes: dropping one, or adding one, is the wrong length.
+      // Its x has leading zero bytes. importEcPublicKey itself takes exactly curveByteLength bytes; the JWK
+      // parser (assembly/jwks/jwks.ts) pads shorter coordinates back, as OpenSSL accepts them, so a dropped
+      // zero byte still names the same point, while an extra one (too long) is refused.
       const xb = toBytes(sx, c.len);
       expect(xb[0]).toBe(0);
-      expect(usable(jwkOf(c, xb.subarray(1), toBytes(sy, c.len)))).toBe(false);
+      expect(usable(jwkOf(c, xb.subarray(1), toBytes(sy, c.len)))).toBe(true);
       expect(usable(jwkOf(c, Buffer.concat([Buffer.from([0]), xb]), toBytes(sy, c.len)))).toBe(false);
       expect(usable(jwkOf(c, xb, Buffer.concat([Buffer.from([0]), toBytes(sy, c.len)])))).toBe(false);
-      expect(usable(jwkOf(c, Buffer.alloc(0), Buffer.alloc(0)))).toBe(false);
-      expect(usable(jwkOf(c, toBytes(x, c.len), Buffer.alloc(0)))).toBe(false);
+      expect(usable(jwkOf(c, Buffer.alloc(0), Buffer.alloc(0)))).toBe(false); // (0, 0) after padding
+      expect(usable(jwkOf(c, toBytes(x, c.len), Buffer.alloc(0)))).toBe(false); // (x, 0)
       // A point of another curve under this crv.
       for (const o of CURVES) {
         if (o === c) continue;
@@ -507,6 +509,62 @@ describe("public key checks, every curve", () => {
       expect(usable(jwkOf(c, c.gx, c.gy))).toBe(true);
     });
   }
+});
+
+describe("bit-flip and truncation sweeps, alg/kty confusion, every curve", () => {
+  test.each(CURVES)("$crv: every bit of the signature and message flipped, every truncation: rejected", (c) => {
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: c.crv });
+    const key = crypto.importKey(publicKey.export({ format: "jwk" }));
+    const msg = Buffer.from(`eyJhbGciOiJ${c.alg}In0.eyJzdWIiOiJzd2VlcCJ9`);
+    const sig = nodeSign(c.hash, msg, { key: privateKey, dsaEncoding: "ieee-p1363" });
+    expect(crypto.verify(c.alg, key, msg, sig)).toBe(true);
+    let accepted = 0;
+    for (let bit = 0; bit < sig.length * 8; bit++) if (crypto.verify(c.alg, key, msg, flipBit(sig, bit))) accepted++;
+    for (let bit = 0; bit < msg.length * 8; bit++) if (crypto.verify(c.alg, key, flipBit(msg, bit), sig)) accepted++;
+    for (let len = 0; len < sig.length; len++) if (crypto.verify(c.alg, key, msg, sig.subarray(0, len))) accepted++;
+    for (let len = 0; len < msg.length; len++) if (crypto.verify(c.alg, key, msg.subarray(0, len), sig)) accepted++;
+    expect(accepted).toBe(0);
+  });
+
+  test.each(CURVES)("$crv: the signature under the other ES algs, RS256, HS256 or EdDSA is rejected", (c) => {
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: c.crv });
+    const jwk = publicKey.export({ format: "jwk" });
+    const key = crypto.importKey(jwk);
+    const msg = Buffer.from("alg confusion");
+    const sig = nodeSign(c.hash, msg, { key: privateKey, dsaEncoding: "ieee-p1363" });
+    expect(crypto.verify(c.alg, key, msg, sig)).toBe(true);
+    for (const alg of ["ES256", "ES384", "ES512", "RS256", "PS256", "HS256", "EdDSA"]) {
+      if (alg !== c.alg) expect(crypto.verify(alg, key, msg, sig)).toBe(false);
+    }
+    // The JWK's own alg and crv must agree with the verification alg.
+    const other = CURVES.find((o) => o !== c)!;
+    expect(crypto.verify(c.alg, { ...jwk, alg: other.alg }, msg, sig)).toBe(false);
+    expect(crypto.verify(c.alg, { ...jwk, alg: c.alg }, msg, sig)).toBe(true);
+    expect(crypto.verify(c.alg, { ...jwk, crv: other.crv }, msg, sig)).toBe(false);
+    // An RSA key never verifies an ES signature.
+    const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 }).publicKey.export({ format: "jwk" });
+    expect(crypto.verify(c.alg, rsa, msg, sig)).toBe(false);
+  });
+});
+
+describe("coordinates with leading zero bytes, every curve", () => {
+  test.each(CURVES)("$crv: a Node key whose x starts with 0x00 verifies with full-length and shortened x", (c) => {
+    for (let i = 0; i < 20000; i++) {
+      const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: c.crv });
+      const jwk = publicKey.export({ format: "jwk" });
+      const x = Buffer.from(jwk.x!, "base64url");
+      expect(x.length).toBe(c.len); // Node writes full-size coordinates (RFC 7518 §6.2.1.2)
+      if (x[0] !== 0) continue;
+      const msg = Buffer.from("leading zero");
+      const sig = nodeSign(c.hash, msg, { key: privateKey, dsaEncoding: "ieee-p1363" });
+      expect(crypto.verify(c.alg, jwk, msg, sig)).toBe(true);
+      expect(crypto.verify(c.alg, { ...jwk, x: b64u(x.subarray(1)) }, msg, sig)).toBe(true);
+      expect(crypto.verify(c.alg, { ...jwk, x: b64u(Buffer.concat([Buffer.from([0]), x])) }, msg, sig)).toBe(false);
+      expect(crypto.verify(c.alg, jwk, msg, flipBit(sig, 3))).toBe(false);
+      return;
+    }
+    throw new Error("no key with a leading zero byte in x");
+  });
 });
 
 describe("no trap on hostile input", () => {

@@ -1,7 +1,8 @@
 // EdDSA / Ed25519 (assembly/crypto/ed25519.ts + ed25519/{field,scalar,point}.ts) through the public
 // loadCrypto() API: Wycheproof, RFC 8032 §7.1 and RFC 8037 vectors, 2,000 keys and signatures made by Node
-// with bit flips, edge cases (S range, non-canonical and off-curve points, small-order A and R, lengths),
-// and a no-trap fuzz run.
+// with bit flips, edge cases (S range, non-canonical and off-curve points, small-order A and R with
+// signatures built in BigInt that a lenient or bare-equation verifier accepts, a mixed-order A showing the
+// equation is cofactorless, lengths), and a 24,000-input no-trap fuzz run.
 import {
   createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, randomInt, sign as nodeSign,
   verify as nodeVerify,

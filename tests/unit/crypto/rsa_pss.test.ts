@@ -309,6 +309,27 @@ describe("keys and signatures made by Node", () => {
     }
   });
 
+  test("a valid signature s given as s + n (same length, same value mod n) is rejected: s < n is required", () => {
+    let tried = 0;
+    for (const k of keys) {
+      const n = Buffer.from(k.jwk.n as string, "base64url");
+      const nBig = BigInt("0x" + n.toString("hex"));
+      const limit = 1n << BigInt(8 * n.length);
+      for (let i = 0; i < 40; i++) {
+        const alg = PS_ALGS[i % 3];
+        const msg = randomBytes(20);
+        const sig = pssSign(alg, msg, k.privateKey);
+        const big = BigInt("0x" + sig.toString("hex")) + nBig;
+        if (big >= limit) continue;
+        expect(c.verify(alg, k.key, msg, sig)).toBe(true);
+        expect(c.verify(alg, k.key, msg, Buffer.from(big.toString(16).padStart(2 * n.length, "0"), "hex"))).toBe(false);
+        tried++;
+        break;
+      }
+    }
+    expect(tried).toBeGreaterThan(5);
+  });
+
   test("signature values 0, 1, n - 1, n, n + 1 and 2^(8k) - 1 are rejected", () => {
     for (const k of [keys[0], keys[6], keys[11]]) {
       const n = Buffer.from(k.jwk.n as string, "base64url");
@@ -369,6 +390,17 @@ describe("moduli whose size is not a multiple of 8 bits (emBits = modBits - 1)",
           }
           expect(x[0] === 1 && Buffer.compare(x, n) < 0).toBe(true);
           expect(c.verify(alg, k.key, msg, rawSign(k.privateKey, x))).toBe(false);
+          // A correct EM of emLen = k - 1 bytes behind a top byte of 1 instead of 0: I2OSP(m, emLen) fails.
+          let y = encodePss(alg, msg, k.bits);
+          expect(y[0]).toBe(0);
+          for (let i = 0; i < 200 && !(y[0] === 1 && Buffer.compare(y, n) < 0); i++) {
+            y = encodePss(alg, msg, k.bits);
+            y[0] = 1;
+          }
+          expect(y[0] === 1 && Buffer.compare(y, n) < 0).toBe(true);
+          expect(c.verify(alg, k.key, msg, rawSign(k.privateKey, y))).toBe(false);
+          y[0] = 0;
+          expect(c.verify(alg, k.key, msg, rawSign(k.privateKey, y))).toBe(true);
         }
       }
     }
