@@ -6,39 +6,7 @@
  */
 import { generateKeyPairSync, sign, verify as nodeVerify } from "crypto";
 import { loadCrypto } from "../host/crypto/index";
-
-interface Timing {
-  usPerOp: number;
-  ops: number;
-}
-
-const ROUNDS = 5;
-
-/** Median µs/op over ROUNDS rounds of about roundMs each, after a warm-up. */
-function measure(fn: () => unknown, roundMs: number): Timing {
-  const warmEnd = performance.now() + Math.min(300, roundMs);
-  while (performance.now() < warmEnd) fn();
-  const samples: number[] = [];
-  let ops = 0;
-  for (let r = 0; r < ROUNDS; r++) {
-    let n = 0;
-    const t0 = performance.now();
-    let t1 = t0;
-    do {
-      for (let i = 0; i < 4; i++) fn();
-      n += 4;
-      t1 = performance.now();
-    } while (t1 - t0 < roundMs);
-    samples.push(((t1 - t0) * 1000) / n);
-    ops += n;
-  }
-  samples.sort((a, b) => a - b);
-  return { usPerOp: samples[ROUNDS >> 1], ops };
-}
-
-function row(cells: string[], widths: number[]): string {
-  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-}
+import { measure, row, ROUNDS } from "./measure";
 
 const CASES = [
   { alg: "ES256", curve: "P-256", hash: "sha256" },

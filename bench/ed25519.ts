@@ -6,6 +6,7 @@
  */
 import { generateKeyPairSync, randomBytes, sign, verify as nodeVerify } from "crypto";
 import { loadCrypto } from "../host/crypto/index";
+import { row } from "./measure";
 
 const ROUNDS = 5;
 
@@ -39,11 +40,6 @@ function measurePair(a: () => unknown, b: () => unknown, roundMs: number): [numb
   return [median(sa), median(sb)];
 }
 
-function row(cells: string[], widths: number[]): string {
-  return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
-}
-
-/** Runs the benchmark, prints the table, returns the printed lines. */
 export async function runEd25519Bench(options: { secondsPerRow?: number } = {}): Promise<string[]> {
   const roundMs = ((options.secondsPerRow ?? 1.5) * 1000) / ROUNDS;
   const crypto = await loadCrypto();

@@ -1,7 +1,9 @@
 // Compiles every AssemblyScript entry point with asc 0.28 (see asconfig.json for the targets):
-//   build/jwt_authn.wasm        the filter users deploy (release target)
-//   build/jwt_authn.debug.wasm  the same filter with names and assertions (debug target)
-//   build/<name>.wasm           library builds loaded by Node (loadCrypto, unit tests), one per assembly/api/*.ts
+//   build/jwt_authn.wasm         the filter users deploy (release target, uses wasm SIMD)
+//   build/jwt_authn.scalar.wasm  the same filter without SIMD, for runtimes that lack it (scalar target)
+//   build/jwt_authn.debug.wasm   the same filter with names and assertions (debug target)
+//   build/<name>.wasm            library builds loaded by Node (loadCrypto, unit tests), one per assembly/api/*.ts
+//   build/crypto.scalar.wasm     the loadCrypto library without SIMD, to test the scalar code paths
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -16,12 +18,14 @@ function asc(args: string[]): void {
 export function buildWasm(): void {
   fs.mkdirSync(path.join(ROOT, "build"), { recursive: true });
   asc(["assembly/index.ts", "--target", "release"]);
+  asc(["assembly/index.ts", "--target", "scalar"]);
   asc(["assembly/index.ts", "--target", "debug"]);
   const apiDir = path.join(ROOT, "assembly", "api");
   for (const f of fs.readdirSync(apiDir).sort()) {
     if (!f.endsWith(".ts")) continue;
     asc([`assembly/api/${f}`, "--target", "lib", "--outFile", `build/${f.slice(0, -3)}.wasm`]);
   }
+  asc(["assembly/api/crypto.ts", "--target", "lib-scalar", "--outFile", "build/crypto.scalar.wasm"]);
 }
 
 /** True when build/jwt_authn.wasm is missing or older than any file under assembly/ or the SDK patch. */

@@ -45,6 +45,10 @@ test.each([
   ["source missing", '{"policies":[{"rules":[{"from":[{}]}]}]}', "policies[0].rules[0].from[0].source: required"],
   ["principal not a string", '{"policies":[{"rules":[{"from":[{"source":{"requestPrincipals":[1]}}]}]}]}', "policies[0].rules[0].from[0].source.requestPrincipals[0]: must be a string"],
   ["empty principal", '{"policies":[{"rules":[{"from":[{"source":{"requestPrincipals":[""]}}]}]}]}', "policies[0].rules[0].from[0].source.requestPrincipals[0]: must not be empty"],
+  ["tokenCache not an object", '{"tokenCache":5}', "tokenCache: must be an object"],
+  ["tokenCache bad size", '{"tokenCache":{"maxEntries":-1}}', "tokenCache.maxEntries: must be a whole number from 0 to 1000000"],
+  ["tokenCache fraction", '{"tokenCache":{"maxBytes":1.5}}', "tokenCache.maxBytes: must be a whole number"],
+  ["tokenCache unknown field", '{"tokenCache":{"size":1}}', "tokenCache.size: unknown field"],
   ["deeply nested", "[".repeat(5000) + "]".repeat(5000), "configuration: invalid JSON at byte"],
 ])("%s", async (_name, config, message) => {
   const { error, logs } = await refusedConfig(config, backend.url);

@@ -117,7 +117,7 @@ test("10,000 requests with hostile signatures for every alg through the filter: 
       const alg = ALGS[i];
       const valid = sign(real[i], { iss: "f", sub: "s", exp: nowS() + 600 }, { alg, kid: r.int(2) ? real[i].kid : null });
       const [h, p, s] = valid.split(".");
-      let sig = Buffer.from(s, "base64url");
+      let sig: Buffer = Buffer.from(s, "base64url");
       const roll = r.int(4);
       if (roll === 0) sig = bytes(r);
       else if (roll === 1) sig[r.int(sig.length)] ^= 1 << r.int(8);

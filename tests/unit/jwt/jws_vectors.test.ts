@@ -45,10 +45,11 @@ describe("Wycheproof json_web_key_test", () => {
 
 describe("RFC 7515 / RFC 7520 examples", () => {
   const file = JSON.parse(fs.readFileSync(path.join(VECTORS, "rfc", "jws_examples.json"), "utf8"));
-  test.each(file.examples.map((e: any) => [e.id, e]))("%s through the filter's verifier", (_id, e: any) => {
+  const examples: Array<[string, any]> = file.examples.map((e: any) => [e.id, e]);
+  test.each(examples)("%s through the filter's verifier", (_id, e: any) => {
     expect(verify(e.jws_compact, JSON.stringify({ keys: [e.jwk] }))).toBe(e.valid ? "Ok" : "JwtVerificationFail");
   });
-  test.each(file.examples.map((e: any) => [e.id, e]))("%s through loadCrypto(), and a flipped bit is rejected", async (_id, e: any) => {
+  test.each(examples)("%s through loadCrypto(), and a flipped bit is rejected", async (_id, e: any) => {
     const c = await loadCrypto();
     const [h, p, s] = (e.jws_compact as string).split(".");
     const data = Buffer.from(`${h}.${p}`);

@@ -1,13 +1,54 @@
-#!/usr/bin/env node
-// Writes p256.ts, p384.ts and p521.ts next to this file: the curve constants and the unrolled field
+// Writes assembly/crypto/ec/p256.ts, p384.ts and p521.ts: the curve constants and the unrolled field
 // arithmetic (32-bit words, schoolbook products, special-form reduction) for the three NIST curves.
-// Run `node assembly/crypto/ec/generate-fields.js` after changing it; the outputs are committed.
-"use strict";
-const fs = require("fs");
-const path = require("path");
+// Run `npx tsc -p tsconfig.json && node build/js/scripts/generate-ec-fields.js` after changing it; the
+// outputs are committed.
+import * as fs from "fs";
+import * as path from "path";
+
+/** A signed 32-bit-word digit of c = 2^(32 nw) - p: [word position, coefficient]. */
+type Digit = [number, number];
+
+interface Curve {
+  name: string;
+  title: string;
+  /** Number of 32-bit words in a field element. */
+  nw: number;
+  bits: number;
+  pForm: string;
+  p: bigint;
+  /** c = 2^(32 nw) - p as signed word digits for Solinas primes; null for the Mersenne prime P-521. */
+  c: Digit[] | null;
+  n: bigint;
+  b: bigint;
+  gx: bigint;
+  gy: bigint;
+}
+
+/** An affine point; null is the point at infinity. */
+type Point = [bigint, bigint] | null;
+
+/** A signed combination of product words: [word index, coefficient] pairs. */
+type Combination = Array<[number, number]>;
+
+/** The repository root: the nearest directory at or above this file's that holds package.json. */
+function findRoot(start: string): string {
+  let dir = start;
+  for (;;) {
+    if (fs.existsSync(path.join(dir, "package.json"))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${start}`);
+    dir = parent;
+  }
+}
+
+/** c of a Solinas curve (P-256, P-384); throws for P-521. */
+function solinasDigits(cv: Curve): Digit[] {
+  if (cv.c === null) throw new Error(`${cv.name}: not a Solinas prime`);
+  return cv.c;
+}
 
 // FIPS 186-4 Appendix D.1.2 (same values in SEC 2 v2 §2.4.2, §2.5.1, §2.6.1).
-const CURVES = [
+const CURVES: Curve[] = [
   {
     name: "P256", title: "P-256", nw: 8, bits: 256,
     pForm: "2^256 - 2^224 + 2^192 + 2^96 - 1",
@@ -42,12 +83,12 @@ const CURVES = [
   },
 ];
 
-const mod = (a, m) => ((a % m) + m) % m;
-function modPow(b, e, m) {
+const mod = (a: bigint, m: bigint): bigint => ((a % m) + m) % m;
+function modPow(b: bigint, e: bigint, m: bigint): bigint {
   let r = 1n;
   b = mod(b, m);
   while (e > 0n) {
-    if (e & 1n) r = (r * b) % m;
+    if ((e & 1n) !== 0n) r = (r * b) % m;
     b = (b * b) % m;
     e >>= 1n;
   }
@@ -55,10 +96,10 @@ function modPow(b, e, m) {
 }
 
 // Affine arithmetic on y^2 = x^3 - 3x + b, only to check the constants (null is the point at infinity).
-function ecAdd(P, Q, p) {
+function ecAdd(P: Point, Q: Point, p: bigint): Point {
   if (P === null) return Q;
   if (Q === null) return P;
-  let l;
+  let l: bigint;
   if (P[0] === Q[0]) {
     if (mod(P[1] + Q[1], p) === 0n) return null;
     l = mod((3n * P[0] * P[0] - 3n) * modPow(2n * P[1], p - 2n, p), p);
@@ -68,16 +109,16 @@ function ecAdd(P, Q, p) {
   const x = mod(l * l - P[0] - Q[0], p);
   return [x, mod(l * (P[0] - x) - P[1], p)];
 }
-function ecMul(k, P, p) {
-  let R = null;
+function ecMul(k: bigint, P: Point, p: bigint): Point {
+  let R: Point = null;
   for (let i = BigInt(k.toString(2).length) - 1n; i >= 0n; i--) {
     R = ecAdd(R, R, p);
-    if ((k >> i) & 1n) R = ecAdd(R, P, p);
+    if (((k >> i) & 1n) !== 0n) R = ecAdd(R, P, p);
   }
   return R;
 }
 
-function check(cv) {
+function check(cv: Curve): void {
   const { p, n, b, gx, gy, bits, nw } = cv;
   if (p.toString(2).length !== bits || n.toString(2).length !== bits) throw new Error(`${cv.name}: bit length`);
   if (modPow(2n, p - 1n, p) !== 1n || modPow(3n, n - 1n, n) !== 1n) throw new Error(`${cv.name}: not prime`);
@@ -91,30 +132,30 @@ function check(cv) {
   }
 }
 
-function words(x, nw) {
-  const out = [];
+function words(x: bigint, nw: number): string[] {
+  const out: string[] = [];
   for (let i = 0; i < nw; i++) out.push("0x" + ((x >> BigInt(32 * i)) & 0xffffffffn).toString(16).padStart(8, "0"));
-  if (x >> BigInt(32 * nw)) throw new Error("does not fit");
+  if (x >> BigInt(32 * nw) !== 0n) throw new Error("does not fit");
   return out;
 }
 
-function dataConst(name, x, nw, comment) {
+function dataConst(name: string, x: bigint, nw: number, comment: string): string {
   const w = words(x, nw);
-  const lines = [];
+  const lines: string[] = [];
   for (let i = 0; i < w.length; i += 6) lines.push("  " + w.slice(i, i + 6).join(", ") + ",");
   return `/** ${comment} */\n@lazy export const ${name}: usize = memory.data<u32>([\n${lines.join("\n")}\n]);\n`;
 }
 
 // Column-wise schoolbook product of a (and b) into the u64 words w0..w(2nw-1), each < 2^32.
 // Each column sums its 32x32-bit products split into low and high halves, so nothing overflows.
-function emitProduct(nw, square) {
-  const L = [];
+function emitProduct(nw: number, square: boolean): string[] {
+  const L: string[] = [];
   for (let i = 0; i < nw; i++) L.push(`  let a${i} = <u64>load<u32>(a, ${4 * i});`);
   if (!square) for (let i = 0; i < nw; i++) L.push(`  let b${i} = <u64>load<u32>(b, ${4 * i});`);
   L.push(`  // Column k sums the 32x32-bit products a_i b_(k-i), split into low and high halves so nothing overflows.`);
   L.push("  let lo: u64, hi: u64, x: u64, c: u64 = 0;");
   for (let k = 0; k < 2 * nw - 1; k++) {
-    const terms = [];
+    const terms: Array<[number, number]> = [];
     for (let i = Math.max(0, k - nw + 1); i <= Math.min(k, nw - 1); i++) terms.push([i, k - i]);
     if (!square) {
       terms.forEach(([i, j], idx) => {
@@ -142,25 +183,29 @@ function emitProduct(nw, square) {
 // Solinas reduction of w0..w(2nw-1) for p = 2^(32nw) - c, c a short signed combination of words:
 // every 2^(32k), k >= nw, is rewritten as 2^(32(k-nw)) * c until all positions are below nw, which gives
 // each output word as a signed integer combination of the input words (exact, so congruent mod p).
-function solinasTerms(cv) {
+function solinasTerms(cv: Curve): Combination[] {
   const { nw } = cv;
-  const rows = [];
+  const c = solinasDigits(cv);
+  const rows: Array<[number, Map<number, number>]> = [];
   for (let k = nw; k < 2 * nw; k++) {
-    const v = new Map([[k, 1]]);
+    const v = new Map<number, number>([[k, 1]]);
     for (;;) {
       const hiPos = [...v.keys()].filter((q) => q >= nw && v.get(q) !== 0);
       if (!hiPos.length) break;
       const q = Math.max(...hiPos);
-      const a = v.get(q);
+      const a = v.get(q) ?? 0;
       v.delete(q);
-      for (const [pos, k2] of cv.c) v.set(pos + q - nw, (v.get(pos + q - nw) || 0) + a * k2);
+      for (const [pos, k2] of c) v.set(pos + q - nw, (v.get(pos + q - nw) || 0) + a * k2);
     }
     rows.push([k, v]);
   }
-  const out = [];
+  const out: Combination[] = [];
   for (let i = 0; i < nw; i++) {
-    const t = [[i, 1]];
-    for (const [k, v] of rows) if (v.get(i)) t.push([k, v.get(i)]);
+    const t: Combination = [[i, 1]];
+    for (const [k, v] of rows) {
+      const co = v.get(i);
+      if (co) t.push([k, co]);
+    }
     const bound = t.reduce((s, [, k]) => s + Math.abs(k), 0);
     if (bound > 1 << 20) throw new Error("coefficients too large");
     out.push(t);
@@ -168,7 +213,7 @@ function solinasTerms(cv) {
   // Self-check of the identity with random words.
   for (let trial = 0; trial < 50; trial++) {
     let W = 0n, R = 0n;
-    const ws = [];
+    const ws: bigint[] = [];
     for (let i = 0; i < 2 * nw; i++) ws.push(BigInt(Math.floor(Math.random() * 2 ** 32)));
     ws.forEach((w, i) => (W += w << BigInt(32 * i)));
     out.forEach((t, i) => {
@@ -181,20 +226,21 @@ function solinasTerms(cv) {
   return out;
 }
 
-const term = (k, co) => (co === 1 ? ` + <i64>w${k}` : co === -1 ? ` - <i64>w${k}` : co > 0 ? ` + <i64>w${k} * ${co}` : ` - <i64>w${k} * ${-co}`);
+const term = (k: number, co: number): string => (co === 1 ? ` + <i64>w${k}` : co === -1 ? ` - <i64>w${k}` : co > 0 ? ` + <i64>w${k} * ${co}` : ` - <i64>w${k} * ${-co}`);
 
 // Folds the signed carry K (the value is o + K * 2^(32nw)) back with 2^(32nw) = c mod p until it is zero.
 // K > 0: o + K*c < 2^(32nw) + K*c overflows at most once more, after which o < K*c and adding c cannot.
 // K < 0: o - |K|*c borrows at most once; then o >= 2^(32nw) - |K|*c and subtracting c cannot borrow.
 // So the loop runs at most three times.
-function emitFold(cv) {
+function emitFold(cv: Curve): string[] {
   const { nw } = cv;
-  const L = [];
+  const c = solinasDigits(cv);
+  const L: string[] = [];
   L.push("  // The signed carry t stands for t 2^" + 32 * nw + " = t c mod p: fold it back (at most three rounds).");
   L.push("  while (t != 0) {");
   L.push("    let k = t;");
   for (let i = 0; i < nw; i++) {
-    const co = (cv.c.find(([pos]) => pos === i) || [0, 0])[1];
+    const co = (c.find(([pos]) => pos === i) || [0, 0])[1];
     const add = co === 1 ? " + k" : co === -1 ? " - k" : co ? ` + k * ${co}` : "";
     L.push(`    t = ${i === 0 ? "" : "(t >> 32) + "}o${i}${add}; o${i} = t & 0xFFFFFFFF;`);
   }
@@ -203,16 +249,16 @@ function emitFold(cv) {
   return L;
 }
 
-function emitStore(nw) {
-  const L = [];
+function emitStore(nw: number): string[] {
+  const L: string[] = [];
   for (let i = 0; i < nw; i++) L.push(`  store<u32>(r, <u32>o${i}, ${4 * i});`);
   return L;
 }
 
-function emitSolinasReduce(cv) {
+function emitSolinasReduce(cv: Curve): string[] {
   const { nw } = cv;
   const terms = solinasTerms(cv);
-  const L = [
+  const L: string[] = [
     `  // Product = L + H 2^${32 * nw}; each output word is its low word plus a signed combination of the high`,
     `  // words (2^${32 * nw} = c mod p applied until no position is >= ${nw}), then carries are propagated.`,
     "  let t: i64 = 0;",
@@ -227,8 +273,8 @@ function emitSolinasReduce(cv) {
 
 // p = 2^521 - 1: the product w (< 2^1044 for inputs < 2^522) is L + H * 2^521 = L + H mod p.
 // L + H < 2^524; folding its bits 521.. once more leaves a value < 2^521 + 8 < 2^522.
-function emitMersenneReduce(cv) {
-  const L = ["  // Product = L + H 2^521 = L + H mod p: add the bits from 521 up to the low 521 bits, then fold once more.",
+function emitMersenneReduce(): string[] {
+  const L: string[] = ["  // Product = L + H 2^521 = L + H mod p: add the bits from 521 up to the low 521 bits, then fold once more.",
     "  let t: u64 = 0;"];
   for (let j = 0; j <= 16; j++) {
     const low = j < 16 ? `w${j}` : "(w16 & 0x1FF)";
@@ -239,17 +285,17 @@ function emitMersenneReduce(cv) {
   return L.concat(emitStore(17));
 }
 
-function emitMersenneTopFold() {
-  const L = ["  t = o16 >> 9; o16 &= 0x1FF;"];
+function emitMersenneTopFold(): string[] {
+  const L: string[] = ["  t = o16 >> 9; o16 &= 0x1FF;"];
   for (let j = 0; j <= 16; j++) {
     L.push(`  t = ${j === 0 ? "t + o0" : `(t >> 32) + o${j}`}; o${j} = t & 0xFFFFFFFF;`);
   }
   return L;
 }
 
-function emitAddSub(cv, isSub) {
+function emitAddSub(cv: Curve, isSub: boolean): string[] {
   const { nw } = cv;
-  const L = [];
+  const L: string[] = [];
   if (cv.c) {
     L.push("  let t: i64 = 0;");
     for (let i = 0; i < nw; i++) {
@@ -270,19 +316,19 @@ function emitAddSub(cv, isSub) {
   return L.concat(emitStore(nw));
 }
 
-function generate(cv) {
+function generate(cv: Curve): string {
   check(cv);
   const { nw, name } = cv;
-  const reduce = cv.c ? emitSolinasReduce(cv) : emitMersenneReduce(cv);
+  const reduce = cv.c ? emitSolinasReduce(cv) : emitMersenneReduce();
   const R = 1n << BigInt(32 * nw);
   const n0inv = mod(-modPow(cv.n, (1n << 31n) - 1n, 1n << 32n), 1n << 32n); // n^(2^31-1) = n^-1 mod 2^32
   if (((n0inv * cv.n) & 0xffffffffn) !== 0xffffffffn) throw new Error("n0inv");
   const range = cv.c
     ? `any value below 2^${32 * nw} (not necessarily below p)`
     : "any value below 2^522 (so 0, p and 2p all mean zero)";
-  const out = [];
+  const out: string[] = [];
   out.push(`// ${cv.title} constants and field arithmetic mod p = ${cv.pForm}.`);
-  out.push(`// GENERATED by generate-fields.js (unrolled 32-bit-word products, ${cv.c ? "Solinas" : "Mersenne"} reduction): do not edit.`);
+  out.push(`// GENERATED by scripts/generate-ec-fields.ts (\`npx tsc -p tsconfig.json && node build/js/scripts/generate-ec-fields.js\`; unrolled 32-bit-word products, ${cv.c ? "Solinas" : "Mersenne"} reduction): do not edit.`);
   out.push(`// Elements are ${nw} little-endian u32 words holding ${range}.`);
   out.push("");
   out.push(`export const ${name}_WORDS: i32 = ${nw};`);
@@ -324,8 +370,13 @@ function generate(cv) {
   return out.join("\n") + "\n";
 }
 
-for (const cv of CURVES) {
-  const file = path.join(__dirname, `${cv.name.toLowerCase()}.ts`);
-  fs.writeFileSync(file, generate(cv));
-  console.log("wrote", path.relative(process.cwd(), file));
+function main(): void {
+  const outDir = path.join(findRoot(__dirname), "assembly", "crypto", "ec");
+  for (const cv of CURVES) {
+    const file = path.join(outDir, `${cv.name.toLowerCase()}.ts`);
+    fs.writeFileSync(file, generate(cv));
+    console.log("wrote", path.relative(process.cwd(), file));
+  }
 }
+
+main();
