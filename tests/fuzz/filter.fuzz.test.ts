@@ -5,21 +5,10 @@ import * as http from "http";
 import { startBackend, startJwksServer, Backend, JwksServer } from "../helpers/servers";
 import { startGateway, TestGateway } from "../helpers/gateway";
 import { makeRsaKey, jwksOf, sign, b64u, nowS, TestKey } from "../helpers/tokens";
+import { prng } from "../helpers/prng";
 
 const ISS = "https://fuzz.example.com";
 
-/** mulberry32: a small seeded PRNG, so every run sends the same cases. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(xs: T[]): T => xs[Math.floor(next() * xs.length)] };
-}
 
 interface Answer {
   status: number;

@@ -3,20 +3,10 @@
 // return a Status; an abort or a wasm RuntimeError fails the test.
 import { loadLib, WasmLib } from "../helpers/wasmlib";
 import { makeRsaKey, jwksOf, sign, b64u } from "../helpers/tokens";
+import { prng, Rnd } from "../helpers/prng";
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { int: (n: number) => Math.floor(next() * n) };
-}
 
-function mutate(rnd: ReturnType<typeof prng>, src: Buffer): Buffer {
+function mutate(rnd: Rnd, src: Buffer): Buffer {
   const b = Buffer.from(src);
   const kind = rnd.int(5);
   if (kind === 0) return b.subarray(0, rnd.int(b.length + 1));

@@ -6,20 +6,8 @@ import { loadCrypto, Crypto, SUPPORTED_ALGORITHMS } from "../../host/crypto/inde
 import { startBackend, Backend } from "../helpers/servers";
 import { startGateway } from "../helpers/gateway";
 import { makeKey, sign, b64u, nowS, TestKey, Alg } from "../helpers/tokens";
+import { prng, Rnd } from "../helpers/prng";
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { next, int, pick: <T>(xs: readonly T[]): T => xs[int(xs.length)] };
-}
-type Rnd = ReturnType<typeof prng>;
 
 const ALGS = SUPPORTED_ALGORITHMS as readonly Alg[];
 
