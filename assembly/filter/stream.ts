@@ -19,6 +19,13 @@ import { realmFor, sendAuthnFailure, sendRbacDenied, sendNotConfigured } from ".
 import { nowSeconds } from "./clock";
 import { JwtRoot } from "./root";
 
+// Never mutated: fields are replaced, not written into.
+const NO_TOKENS: FoundToken[] = [];
+const NO_CHECKS: Array<TokenCheck | null> = [];
+const NO_ENTRIES: Array<CacheEntry | null> = [];
+const NO_DIGESTS: Array<string | null> = [];
+const NO_PRINCIPAL: Principal = new Principal();
+
 class StreamWaiter extends KeyWaiter {
   constructor(public stream: JwtStream) {
     super();
@@ -37,17 +44,18 @@ class StreamWaiter extends KeyWaiter {
 export class JwtStream extends Context {
   deleted: bool = false;
   private jwtRoot: JwtRoot;
-  private tokens: FoundToken[] = [];
-  private checks: Array<TokenCheck | null> = [];
+  // Shared empty values until a request carries a token: an anonymous request allocates none of them.
+  private tokens: FoundToken[] = NO_TOKENS;
+  private checks: Array<TokenCheck | null> = NO_CHECKS;
   /** Per token: its verified-token cache entry (a hit) and its cache key. */
-  private cached: Array<CacheEntry | null> = [];
-  private digests: Array<string | null> = [];
+  private cached: Array<CacheEntry | null> = NO_ENTRIES;
+  private digests: Array<string | null> = NO_DIGESTS;
   private next: i32 = 0;
   private nowS: f64 = 0;
   private path: string = "";
   private authority: string = "";
   private scheme: string = "";
-  private principal: Principal = new Principal();
+  private principal: Principal = NO_PRINCIPAL;
 
   constructor(context_id: u32, root: JwtRoot) {
     super(context_id, root);
@@ -202,11 +210,13 @@ export class JwtStream extends Context {
       if (rule === null) continue;
       const jwt = check.jwt;
       if (!this.principal.has) {
-        this.principal.has = true;
-        this.principal.iss = jwt.iss;
-        this.principal.hasIss = jwt.hasIss;
-        this.principal.sub = jwt.sub;
-        this.principal.hasSub = jwt.hasSub;
+        const p = new Principal();
+        p.has = true;
+        p.iss = jwt.iss;
+        p.hasIss = jwt.hasIss;
+        p.sub = jwt.sub;
+        p.hasSub = jwt.hasSub;
+        this.principal = p;
       }
       if (rule.outputPayloadToHeader.length > 0) {
         stream_context.headers.request.add(rule.outputPayloadToHeader, jwt.payloadB64);
