@@ -37,7 +37,11 @@ export function readRequestHeaders(wanted: string[], skip: string[]): RequestVie
   if (proxy_get_header_map_pairs(0, OUT, OUT + 4) != 0) return view;
   const buf = <usize>load<u32>(OUT);
   const size = <i32>load<u32>(OUT, 4);
-  if (buf == 0 || size < 4) return view;
+  if (buf == 0) return view;
+  if (size < 4) {
+    free(buf);
+    return view;
+  }
   // The host is trusted to send its own layout, but every read is still kept inside the buffer.
   const count = <i32>load<u32>(buf);
   if (count < 0 || count > 8192 || 4 + count * 8 > size) {
