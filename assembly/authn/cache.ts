@@ -22,10 +22,25 @@ export class CacheEntry {
   constructor(public key: string, public jwt: Jwt, public keyFingerprint: string, public bytes: i32) {}
 }
 
+/** Scratch for an ASCII token's bytes (every well-formed JWT is ASCII): no allocation per lookup. */
+@lazy const ASCII: usize = memory.data(MAX_CACHED_TOKEN_BYTES, 16);
+
 /** The cache key: hex SHA-256 of the token's UTF-8 bytes. */
 export function tokenDigest(token: string): string {
-  const enc = String.UTF8.encode(token);
-  digestInto(HashAlg.SHA256, changetype<usize>(enc), enc.byteLength, DIGEST);
+  const n = token.length;
+  let ascii = n <= MAX_CACHED_TOKEN_BYTES;
+  const src = changetype<usize>(token);
+  for (let i = 0; ascii && i < n; i++) {
+    const c = <u32>load<u16>(src + (<usize>i << 1));
+    if (c >= 0x80) ascii = false;
+    else store<u8>(ASCII + <usize>i, <u8>c);
+  }
+  if (ascii) {
+    digestInto(HashAlg.SHA256, ASCII, n, DIGEST);
+  } else {
+    const enc = String.UTF8.encode(token);
+    digestInto(HashAlg.SHA256, changetype<usize>(enc), enc.byteLength, DIGEST);
+  }
   for (let i = 0; i < 32; i++) {
     const b = <u32>load<u8>(DIGEST + <usize>i);
     store<u8>(HEX_OUT + <usize>(2 * i), load<u8>(HEX + <usize>(b >> 4)));

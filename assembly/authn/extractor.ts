@@ -8,7 +8,11 @@ export const enum LocationKind { Header = 0, Param = 1, Cookie = 2 }
 
 export class Location {
   issuers: string[] = [];
-  constructor(public kind: LocationKind, public name: string, public prefix: string) {}
+  /** The prefix as UTF-8 bytes: Envoy searches header values as bytes. */
+  prefixBytes: Uint8Array;
+  constructor(public kind: LocationKind, public name: string, public prefix: string) {
+    this.prefixBytes = Uint8Array.wrap(String.UTF8.encode(prefix));
+  }
 
   allows(iss: string): bool {
     return this.issuers.includes(iss);
@@ -19,9 +23,19 @@ export class FoundToken {
   constructor(public token: string, public location: Location) {}
 }
 
-/** One request header as the host gave it (lower-case name). */
+/** One request header as the host gave it: lower-case name, value bytes (decoded only when needed). */
 export class RequestHeader {
-  constructor(public name: string, public value: string) {}
+  private decoded: string | null = null;
+  constructor(public name: string, public raw: Uint8Array) {}
+
+  get value(): string {
+    let v = this.decoded;
+    if (v === null) {
+      v = String.UTF8.decodeUnsafe(this.raw.dataStart, <usize>this.raw.length);
+      this.decoded = v;
+    }
+    return v;
+  }
 }
 
 /** Tokens per request we look at; more is an attack or a bug, and the excess is ignored. */
@@ -77,7 +91,7 @@ export class Extractor {
         for (let j = 0; j < headers.length && out.length < MAX_TOKENS; j++) {
           const h = unchecked(headers[j]);
           if (h.name != loc.name) continue;
-          const t = tokenFromHeaderValue(h.value, loc.prefix);
+          const t = tokenFromHeaderBytes(h.raw, loc.prefixBytes);
           if (t !== null) out.push(new FoundToken(t, loc));
         }
       } else if (loc.kind == LocationKind.Param) {
@@ -100,26 +114,35 @@ export class Extractor {
 }
 
 /**
- * Envoy: the prefix is searched anywhere in the value, case-sensitively; a value without it carries no
- * token. After it, the token is the first run of [A-Za-z0-9-_.]; with no such run, the rest as it is.
- * An empty prefix takes the whole value.
+ * Envoy: the prefix is searched anywhere in the value (as bytes), case-sensitively; a value without it
+ * carries no token. After it, the token is the first run of [A-Za-z0-9-_.]; with no such run, the rest
+ * as it is. An empty prefix takes the whole value.
  */
-export function tokenFromHeaderValue(value: string, prefix: string): string | null {
-  if (prefix.length == 0) return value.length > 0 ? value : null;
-  const at = value.indexOf(prefix);
-  if (at < 0) return null;
-  const after = at + prefix.length;
-  const n = value.length;
-  const p = changetype<usize>(value);
-  let start = after;
-  while (start < n && !isJwtChar(<i32>load<u16>(p + (<usize>start << 1)))) start++;
-  if (start >= n) {
-    const rest = value.substring(after);
-    return rest.length > 0 ? rest : null;
+export function tokenFromHeaderBytes(raw: Uint8Array, prefix: Uint8Array): string | null {
+  const n = raw.length;
+  const p = raw.dataStart;
+  const m = prefix.length;
+  if (m == 0) return n > 0 ? String.UTF8.decodeUnsafe(p, <usize>n) : null;
+  const q = prefix.dataStart;
+  const first = load<u8>(q);
+  let at = -1;
+  for (let i = 0; i + m <= n; i++) {
+    if (load<u8>(p + <usize>i) != first) continue;
+    let j = 1;
+    while (j < m && load<u8>(p + <usize>(i + j)) == load<u8>(q + <usize>j)) j++;
+    if (j == m) {
+      at = i;
+      break;
+    }
   }
+  if (at < 0) return null;
+  const after = at + m;
+  let start = after;
+  while (start < n && !isJwtChar(<i32>load<u8>(p + <usize>start))) start++;
+  if (start >= n) return after < n ? String.UTF8.decodeUnsafe(p + <usize>after, <usize>(n - after)) : null;
   let end = start;
-  while (end < n && isJwtChar(<i32>load<u16>(p + (<usize>end << 1)))) end++;
-  return value.substring(start, end);
+  while (end < n && isJwtChar(<i32>load<u8>(p + <usize>end))) end++;
+  return String.UTF8.decodeUnsafe(p + <usize>start, <usize>(end - start));
 }
 
 /** The first value of query parameter `name` in `:path`, percent-decoded; null when absent. */

@@ -77,7 +77,11 @@ export function readRequestHeaders(wanted: string[], skip: string[]): RequestVie
         break;
       }
     }
-    if (keep) view.headers.push(new RequestHeader(String.UTF8.decodeUnsafe(k, <usize>klen), String.UTF8.decodeUnsafe(v, <usize>vlen)));
+    if (keep) {
+      const value = new Uint8Array(vlen);
+      memory.copy(value.dataStart, v, <usize>vlen);
+      view.headers.push(new RequestHeader(String.UTF8.decodeUnsafe(k, <usize>klen), value));
+    }
   }
   free(buf);
   return view;
