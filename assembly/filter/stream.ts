@@ -2,12 +2,12 @@
 // key set is fetched), applies the success actions (payload header, token removal), then the
 // authorization verdict. Per-request state lives here; everything configured lives in the root.
 import {
-  Context, FilterHeadersStatusValues, stream_context, continue_request, log, LogLevelValues,
+  Context, FilterHeadersStatusValues, stream_context, continue_request,
 } from "@solo-io/proxy-runtime/assembly";
 import { readRequestHeaders } from "./headers";
 import { Status } from "../status";
 import { Config, JwtRule } from "../config/config";
-import { FoundToken, RequestHeader, LocationKind, removeQueryParam } from "../authn/extractor";
+import { FoundToken, LocationKind, removeQueryParam } from "../authn/extractor";
 import { precheckToken, checkClaims, TokenCheck } from "../authn/authenticator";
 import { verifyJwtSignatureWithKey, KeyMatch } from "../jwks/verify";
 import { CacheEntry, tokenDigest, MAX_CACHED_TOKEN_BYTES } from "../authn/cache";
@@ -235,4 +235,3 @@ export class JwtStream extends Context {
   }
 }
 
-export { log, LogLevelValues };

@@ -1,16 +1,6 @@
 // Owns small byte/string helpers shared by the request path: UTF-8 views of host buffers and ASCII
 // tests. Nothing here allocates more than its input or can trap on any byte sequence.
 
-/** UTF-8 bytes of an AS string, as a Uint8Array view (no copy of the encoded buffer). */
-export function utf8Bytes(s: string): Uint8Array {
-  return Uint8Array.wrap(String.UTF8.encode(s));
-}
-
-/** Decodes bytes as UTF-8 without validation (never traps); used for values we only compare or echo. */
-export function bytesToString(b: ArrayBuffer): string {
-  return String.UTF8.decode(b);
-}
-
 // 1 for the characters Envoy's extractor accepts in a JWT: [A-Za-z0-9-_.].
 @lazy const JWT_CHARS: usize = memory.data<u8>([
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
