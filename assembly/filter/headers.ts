@@ -15,6 +15,8 @@ export class RequestView {
   scheme: string = "";
   /** Headers whose (lower-case) name is wanted, in map order. */
   headers: RequestHeader[] = [];
+  /** Whether any header named in `skip` was present (only then must it be removed). */
+  sawSkipped: bool = false;
 }
 
 /** Whether the `len` bytes at `p` spell `name` (ASCII). */
@@ -24,6 +26,13 @@ function nameIs(p: usize, len: i32, name: string): bool {
     if (<i32>load<u8>(p + <usize>i) != <i32>load<u16>(changetype<usize>(name) + (<usize>i << 1))) return false;
   }
   return true;
+}
+
+function isSkipped(k: usize, klen: i32, skip: string[]): bool {
+  for (let j = 0; j < skip.length; j++) {
+    if (nameIs(k, klen, unchecked(skip[j]))) return true;
+  }
+  return false;
 }
 
 /**
@@ -63,17 +72,14 @@ export function readRequestHeaders(wanted: string[], skip: string[]): RequestVie
       else if (nameIs(k, klen, ":scheme")) view.scheme = String.UTF8.decodeUnsafe(v, <usize>vlen);
       continue;
     }
+    if (isSkipped(k, klen, skip)) {
+      view.sawSkipped = true;
+      continue;
+    }
     let keep = false;
     for (let j = 0; j < wanted.length; j++) {
       if (nameIs(k, klen, unchecked(wanted[j]))) {
         keep = true;
-        break;
-      }
-    }
-    if (!keep) continue;
-    for (let j = 0; j < skip.length; j++) {
-      if (nameIs(k, klen, unchecked(skip[j]))) {
-        keep = false;
         break;
       }
     }

@@ -75,8 +75,10 @@ export class JwtStream extends Context {
     this.path = view.path;
     this.authority = view.authority;
     this.scheme = view.scheme;
-    for (let i = 0; i < cfg.sanitizeHeaders.length; i++) {
-      stream_context.headers.request.remove(unchecked(cfg.sanitizeHeaders[i]));
+    if (view.sawSkipped) {
+      for (let i = 0; i < cfg.sanitizeHeaders.length; i++) {
+        stream_context.headers.request.remove(unchecked(cfg.sanitizeHeaders[i]));
+      }
     }
     this.tokens = extractor.extract(view.headers, this.path);
     if (this.tokens.length == 0) {

@@ -267,15 +267,17 @@ export function jwksFromJson(doc: JsonValue | null, inline: bool = false): Jwks 
   }
   let firstError = Status.Ok;
   const items = keys.items;
-  // Every entry's kid and kty, usable or not: a kid is ambiguous even when its twin does not parse.
-  const ids: string[] = [];
-  for (let i = 0; i < items.length && i < 4 * MAX_JWKS_KEYS; i++) {
+  // How often each (kty, kid) appears among all entries, usable or not: a kid is ambiguous even when its
+  // twin does not parse or sits past the keys kept. One pass, one map: linear in the entries.
+  const ids = new Map<string, i32>();
+  for (let i = 0; i < items.length; i++) {
     const item = unchecked(items[i]);
     if (item.kind != JsonKind.Object) continue;
     const kid = item.get("kid");
     const kty = item.get("kty");
     if (kid !== null && kid.kind == JsonKind.String && kty !== null && kty.kind == JsonKind.String) {
-      ids.push(kty.strValue + "\u0000" + kid.strValue);
+      const id = kty.strValue + "\u0000" + kid.strValue;
+      ids.set(id, ids.has(id) ? ids.get(id) + 1 : 1);
     }
   }
   for (let i = 0; i < items.length && out.keys.length < MAX_JWKS_KEYS; i++) {
@@ -302,11 +304,11 @@ export function jwksFromJson(doc: JsonValue | null, inline: bool = false): Jwks 
  * - a kid that names two keys of the same type names neither (RFC 7517 §4.5 allows one kid for keys of
  *   different types only): both are dropped.
  */
-function dropAmbiguousKeys(set: Jwks, ids: string[], inline: bool): void {
+function dropAmbiguousKeys(set: Jwks, ids: Map<string, i32>, inline: bool): void {
   const keys = set.keys;
   let asymmetric = false;
   if (!inline) {
-  for (let i = 0; i < keys.length; i++) {
+    for (let i = 0; i < keys.length; i++) {
       if (unchecked(keys[i]).kty != "oct") asymmetric = true;
     }
   }
@@ -316,9 +318,7 @@ function dropAmbiguousKeys(set: Jwks, ids: string[], inline: bool): void {
     if (asymmetric && k.kty == "oct") continue;
     if (k.hasKid) {
       const id = k.kty + "\u0000" + k.kid;
-      let n = 0;
-      for (let j = 0; j < ids.length; j++) if (unchecked(ids[j]) == id) n++;
-      if (n > 1) continue;
+      if (ids.has(id) && ids.get(id) > 1) continue;
     }
     kept.push(k);
   }

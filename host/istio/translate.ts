@@ -52,10 +52,3 @@ export function translateIstio(yamlText: string, opts: TranslateOptions = {}): P
   }
   return out;
 }
-
-/** Istio's default outbound cluster name for a JWKS URI: `outbound|<port>||<host>`. */
-export function istioJwksCluster(uri: string): string {
-  const u = new URL(uri);
-  const port = u.port !== "" ? u.port : u.protocol === "https:" ? "443" : "80";
-  return `outbound|${port}||${u.hostname}`;
-}
