@@ -76,6 +76,9 @@ export enum Status {
   JwksPemBadBase64 = 70,
   JwksPemGetRawEd25519Error = 71,
   JwksBioAllocError = 72,
+  // Ours, beyond jwt_verify_lib (the README's stricter-than-Envoy list names each).
+  /** More tokens in one request than the filter checks (authn/extractor.ts MAX_TOKENS): refused whole. */
+  JwtTooManyTokens = 73,
 }
 
 /** The exact text jwt_verify_lib's getStatusString() returns, which Envoy sends as the 401/403 body. */
@@ -154,6 +157,7 @@ export function statusString(s: Status): string {
     case Status.JwksPemBadBase64: return "PEM pubkey parse fails";
     case Status.JwksPemGetRawEd25519Error: return "PEM failed to get raw ED25519 key";
     case Status.JwksBioAllocError: return "Failed to create BIO due to memory allocation failure";
+    case Status.JwtTooManyTokens: return "Jwt count exceeds the limit of 16 per request";
   }
   // As jwt_verify_lib: the switch is exhaustive (see its issues/91).
   return "";

@@ -8,9 +8,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { generateKeyPairSync, sign, verify as nodeVerify, KeyObject } from "crypto";
 
-type Headers = Array<[string, string]>;
+export type Headers = Array<[string, string]>;
 
-function serializePairs(pairs: Headers): Buffer {
+export function serializePairs(pairs: Headers): Buffer {
   const parts: Buffer[] = [];
   const head = Buffer.alloc(4 + pairs.length * 8);
   head.writeUInt32LE(pairs.length, 0);
@@ -30,10 +30,13 @@ export class DirectFilter {
   /** The serialized map, made once per request header list (Envoy's C++ host does this natively). */
   private pairs: Buffer = Buffer.alloc(0);
   private pairsCache = new WeakMap<Headers, Buffer>();
+  private pairsFail = false;
   private config: Buffer;
   private nextId = 2;
   lastStatus = 0;
   abiCalls = 0;
+  /** Every line the module logged: "<level> <text>". */
+  logs: string[] = [];
 
   constructor(wasmFile: string, configuration: string) {
     this.config = Buffer.from(configuration);
@@ -54,7 +57,10 @@ export class DirectFilter {
       return 0;
     };
     const env: Record<string, (...a: any[]) => any> = {
-      proxy_log: () => 0,
+      proxy_log: (level: number, p: number, n: number) => {
+        self.logs.push(`${level} ${str(p, n)}`);
+        return 0;
+      },
       proxy_get_buffer_bytes: (_t: number, _s: number, _m: number, pp: number, sp: number) => give(self.config, pp, sp),
       proxy_get_property: () => 1,
       proxy_set_effective_context: () => 0,
@@ -64,6 +70,7 @@ export class DirectFilter {
       },
       proxy_get_header_map_pairs: (_m: number, pp: number, sp: number) => {
         self.abiCalls++;
+        if (self.pairsFail) return 1; // WasmResult NotFound: the host call failed
         return give(self.pairs, pp, sp);
       },
       proxy_get_header_map_value: (_m: number, kp: number, kn: number, pp: number, sp: number) => {
@@ -117,13 +124,22 @@ export class DirectFilter {
 
   /** One stream through the filter; returns the local reply status, or 200 when it continued. */
   request(headers: Headers): number {
-    const id = this.nextId++;
     let pairs = this.pairsCache.get(headers);
     if (!pairs) {
       pairs = serializePairs(headers);
       this.pairsCache.set(headers, pairs);
     }
-    this.pairs = pairs;
+    return this.requestWithPairs(pairs, headers);
+  }
+
+  /**
+   * One stream whose serialized header map is exactly `pairs` (null: the host call fails), for the
+   * fail-closed tests of a host fault no HTTP request can cause; `headers` answers single-header reads.
+   */
+  requestWithPairs(pairs: Buffer | null, headers: Headers): number {
+    const id = this.nextId++;
+    this.pairsFail = pairs === null;
+    this.pairs = pairs ?? Buffer.alloc(0);
     this.headers = headers.slice();
     this.lastStatus = 0;
     this.ex.proxy_on_context_create(id, 1);

@@ -24,6 +24,9 @@ Options:
   --vm-id ID           Envoy vm_id (default "")
   --plugin-name NAME   Envoy filter name, shown in "wasm log" lines (default "")
   --log-level LEVEL    trace, debug, info, warn, error or critical (default info)
+  --max-request-headers-count N
+                       Envoy's max_headers_count: a request with more header lines gets 431
+                       before the filter (default 100)
   --fail-open          let requests through when a VM has failed (default: answer 503)
   -h, --help           show this help
 `;
@@ -49,6 +52,7 @@ const VALUE_FLAGS = new Set([
   "vm-id",
   "plugin-name",
   "log-level",
+  "max-request-headers-count",
 ]);
 const BOOLEAN_FLAGS = new Set(["fail-open"]);
 
@@ -157,6 +161,9 @@ export function serveOptionsFromArgs(args: string[], env: Record<string, string 
     vmId: values.get("vm-id"),
     pluginName: values.get("plugin-name"),
     logLevel: level === undefined ? undefined : parseLogLevel(level),
+    maxRequestHeadersCount: values.has("max-request-headers-count")
+      ? intFlag("max-request-headers-count", values.get("max-request-headers-count") as string, 1, 2 ** 32 - 1)
+      : undefined,
     failOpen,
   };
 }

@@ -14,6 +14,7 @@ import {
 } from "./abi/constants";
 import { loadModule } from "./abi/module";
 import { ClusterManager } from "./cluster";
+import { DEFAULT_MAX_REQUEST_HEADERS_COUNT, rejectTooManyHeaders } from "./codec";
 import { Logger, parseLogLevel, wasmLogPrefix } from "./log";
 import { sharedStore } from "./shared";
 import { StatsStore } from "./stats";
@@ -55,6 +56,11 @@ export interface ServeOptions {
   streamIdleTimeoutMs?: number;
   /** per_connection_buffer_limit_bytes (Envoy default 1 MiB). */
   bufferLimitBytes?: number;
+  /**
+   * HCM common_http_protocol_options.max_headers_count (Envoy default 100): a request with more header
+   * lines gets 431 (details http1.too_many_headers) before any filter runs.
+   */
+  maxRequestHeadersCount?: number;
 }
 
 export interface WorkerInfo {
@@ -120,6 +126,9 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
   checkInt("routeTimeoutMs", opts.routeTimeoutMs, 0, 2 ** 31 - 1);
   checkInt("streamIdleTimeoutMs", opts.streamIdleTimeoutMs, 0, 2 ** 31 - 1);
   checkInt("bufferLimitBytes", opts.bufferLimitBytes, 1, 2 ** 31 - 1);
+  // Envoy's proto: UInt32Value, gte 1.
+  const maxRequestHeadersCount = opts.maxRequestHeadersCount ?? DEFAULT_MAX_REQUEST_HEADERS_COUNT;
+  checkInt("maxRequestHeadersCount", maxRequestHeadersCount, 1, 2 ** 32 - 1);
   const level = parseLogLevel(opts.logLevel ?? "info");
   if (level === undefined) badOption(`unknown log level ${JSON.stringify(opts.logLevel)}`);
 
@@ -189,6 +198,9 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
   // Envoy's HTTP connection manager accepts request headers up to max_request_headers_kb (default 60 KiB);
   // Node's default is 16 KiB, which would refuse large tokens before the filter sees them.
   const server = http.createServer({ maxHeaderSize: 60 * 1024 });
+  // Node drops header lines past maxHeadersCount (2000) without a word, so the filter would see a
+  // truncated map; 0 lifts that, and the count is Envoy's max_headers_count, checked per request.
+  server.maxHeadersCount = 0;
   // No Keep-Alive header and no idle close of kept-alive connections (Envoy's default idle timeout is 1 h).
   server.keepAliveTimeout = 0;
   server.on("connection", (socket: net.Socket) => {
@@ -213,6 +225,7 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
       res.writeHead(500).end();
       return;
     }
+    if (rejectTooManyHeaders(req, res, maxRequestHeadersCount, logger)) return;
     new HttpStream(req, res, c.vm, core, c.info).run();
   });
 

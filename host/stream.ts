@@ -880,11 +880,13 @@ export class HttpStream implements StreamHooks {
       this.vm.deleteContext(ctx);
     }
     const status = this.res.headersSent ? this.res.statusCode : 0;
+    // Envoy's access log reads %REQ(:METHOD)% and %REQ(:PATH)% from the request header map as the
+    // filters left it (what went upstream), so a path the filter rewrote is logged rewritten.
     this.core.logger.access(
       formatAccessLog({
         start: this.start,
-        method: this.method,
-        path: this.path,
+        method: this.requestMap.get(":method") ?? this.method,
+        path: this.requestMap.get(":path") ?? this.path,
         status,
         details: this.details,
         durationMs: Number((process.hrtime.bigint() - this.startNs) / 1_000_000n),

@@ -1,55 +1,99 @@
-// Owns the per-token checks that need no keys, in Envoy's order (authenticator.cc startVerify):
-// parse → issuer allowed for the location and configured → time (60 s skew) → audiences.
-// The key lookup and the signature check follow in the stream, since they may wait for a fetch.
+// Owns the checks of one token, in Envoy's order (authenticator.cc startVerify): parse (or a
+// verified-token cache hit) → issuer allowed for the location and configured → per candidate rule:
+// time (60 s skew) → audiences → keys → signature. The rules of one issuer that configured the token's
+// location are alternatives, as Istio's: the token is valid when one accepts it, and when none does the
+// first candidate's failure is reported, whatever the rule order. Waiting for a key set is the stream's.
 import { Status } from "../status";
-import { Config, JwtRule } from "../config/config";
+import { JwtRule } from "../config/config";
 import { Jwt, parseJwt } from "../jwt/jwt";
 import { checkTime, areAudiencesAllowed, DEFAULT_CLOCK_SKEW_S } from "../jwt/claims";
+import { Jwks } from "../jwks/jwks";
+import { verifyJwtSignatureWithKey, keyStillSelects, KeyMatch } from "../jwks/verify";
 import { FoundToken } from "./extractor";
+import { CacheEntry, TokenCache, tokenDigest, MAX_CACHED_TOKEN_BYTES } from "./cache";
 
+/** Never written: the parse of a token not yet looked at. */
+const NO_JWT: Jwt = new Jwt();
+
+/** One token of a request and how far its checks have come. */
 export class TokenCheck {
-  status: Status = Status.Ok;
-  jwt: Jwt = new Jwt();
-  rule: JwtRule | null = null;
+  /** Whether beginToken ran. */
+  begun: bool = false;
+  /** The parsed token (the cached parse on a hit). */
+  jwt: Jwt = NO_JWT;
+  /** The verified-token cache entry found for the token (a hit), and the token's cache key. */
+  entry: CacheEntry | null = null;
+  digest: string | null = null;
+  /** The rules the token may be valid under, in configuration order, and the next one to try. */
+  candidates: JwtRule[] = [];
+  next: i32 = 0;
+  /** The first candidate's failure: the answer when none accepts. */
+  failure: Status = Status.Ok;
+  /** The rule that accepted the token. */
+  accepted: JwtRule | null = null;
+
+  constructor(public found: FoundToken) {}
+
+  /** Records the current candidate's failure and moves to the next one. */
+  reject(s: Status): void {
+    if (this.failure == Status.Ok) this.failure = s;
+    this.next++;
+  }
 }
 
-/** The first rule whose issuer is the token's and that this location serves (Envoy's findByIssuer). */
-function ruleFor(cfg: Config, found: FoundToken, iss: string): JwtRule | null {
-  if (!found.location.allows(iss)) return null;
-  for (let i = 0; i < cfg.rules.length; i++) {
-    const r = unchecked(cfg.rules[i]);
-    if (r.issuer == iss) return r;
+/**
+ * Parses the token, or takes the parse of a cache hit, and finds its candidate rules: Ok, a parse status,
+ * or `Jwt issuer is not configured` when no rule for its `iss` configured the location it came from.
+ */
+export function beginToken(t: TokenCheck, cache: TokenCache): Status {
+  t.begun = true;
+  const token = t.found.token;
+  if (cache.enabled && token.length <= MAX_CACHED_TOKEN_BYTES) {
+    const digest = tokenDigest(token);
+    t.digest = digest;
+    const e = cache.get(digest);
+    if (e !== null) {
+      t.entry = e;
+      t.jwt = e.jwt;
+    }
   }
-  return null;
+  if (t.entry === null) {
+    const jwt = new Jwt();
+    t.jwt = jwt;
+    const s = parseJwt(token, jwt);
+    if (s != Status.Ok) return s;
+  }
+  const jwt = t.jwt;
+  if (jwt.hasIss) {
+    const rules = t.found.location.rules;
+    for (let i = 0; i < rules.length; i++) {
+      const r = unchecked(rules[i]);
+      if (r.issuer == jwt.iss) t.candidates.push(r);
+    }
+  }
+  return t.candidates.length > 0 ? Status.Ok : Status.JwtUnknownIssuer;
 }
 
-export function precheckToken(cfg: Config, found: FoundToken, nowS: f64): TokenCheck {
-  const out = new TokenCheck();
-  const s = parseJwt(found.token, out.jwt);
-  if (s != Status.Ok) {
-    out.status = s;
-    return out;
-  }
-  return checkClaims(cfg, found, out, nowS);
+/** A candidate's checks that need no keys, also run on every cache hit: time, then audiences. */
+export function checkRuleClaims(rule: JwtRule, jwt: Jwt, nowS: f64): Status {
+  const s = checkTime(jwt, nowS, DEFAULT_CLOCK_SKEW_S);
+  if (s != Status.Ok) return s;
+  return areAudiencesAllowed(jwt, rule.audiences) ? Status.Ok : Status.JwtAudienceNotAllowed;
 }
 
-/** The checks after parsing, also run on a verified-token cache hit (with the cached parsed token). */
-export function checkClaims(cfg: Config, found: FoundToken, out: TokenCheck, nowS: f64): TokenCheck {
-  const jwt = out.jwt;
-  const rule = jwt.hasIss ? ruleFor(cfg, found, jwt.iss) : null;
-  if (rule === null) {
-    out.status = Status.JwtUnknownIssuer;
-    return out;
-  }
-  out.rule = rule;
-  const t = checkTime(jwt, nowS, DEFAULT_CLOCK_SKEW_S);
-  if (t != Status.Ok) {
-    out.status = t;
-    return out;
-  }
-  if (!areAudiencesAllowed(jwt, rule.audiences)) {
-    out.status = Status.JwtAudienceNotAllowed;
-    return out;
-  }
-  return out;
+/**
+ * The signature against a candidate's key set: a cache hit counts only while the key that verified the
+ * token would still be selected for it (so a hit answers as a miss would); otherwise key selection and
+ * the check, and a verified token is remembered.
+ */
+export function verifyWithKeys(t: TokenCheck, jwks: Jwks, cache: TokenCache): Status {
+  if (jwks.status != Status.Ok) return Status.JwksNoValidKeys;
+  const e = t.entry;
+  if (e !== null && keyStillSelects(t.jwt, jwks, e.keyFingerprint)) return Status.Ok;
+  const match = new KeyMatch();
+  const s = verifyJwtSignatureWithKey(t.jwt, jwks, match);
+  const key = match.key;
+  const digest = t.digest;
+  if (s == Status.Ok && key !== null && digest !== null) cache.put(digest, t.jwt, key.fingerprint);
+  return s;
 }

@@ -49,6 +49,33 @@ export function tokenDigest(token: string): string {
   return String.UTF8.decodeUnsafe(HEX_OUT, 64);
 }
 
+/** TokenCache.checkInvariants() results: Ok, or which invariant failed first. */
+export enum CacheInvariant {
+  Ok = 0,
+  /** head is null, tail is null and the map is empty must all agree. */
+  EmptyMismatch = 1,
+  /** head.prev is not null. */
+  HeadPrev = 2,
+  /** tail.next is not null. */
+  TailNext = 3,
+  /** Walking head→tail via next does not visit exactly map.size entries (or never ends). */
+  ForwardCount = 4,
+  /** The forward walk does not end at tail. */
+  ForwardEnd = 5,
+  /** Walking tail→head via prev does not visit exactly map.size entries (or never ends). */
+  BackwardCount = 6,
+  /** A listed entry is not the map's entry for its key (identity). */
+  NotMapEntry = 7,
+  /** The byte count is not the sum of the listed entries' bytes. */
+  Bytes = 8,
+  /** More entries than maxEntries. */
+  OverEntries = 9,
+  /** More bytes than maxBytes. */
+  OverBytes = 10,
+  /** Some entry's prev is not the entry before it in the forward walk. */
+  BackLink = 11,
+}
+
 export class TokenCache {
   private map: Map<string, CacheEntry> = new Map();
   /** Most recently used first. */
@@ -68,13 +95,28 @@ export class TokenCache {
     return this.map.size;
   }
 
+  /** The charged bytes of the entries held (sum of CacheEntry.bytes). */
+  get usedBytes(): i32 {
+    return this.bytes;
+  }
+
+  /** True when e is the live entry for its key (identity, not key equality): only then is it in the list. */
+  private holds(e: CacheEntry): bool {
+    const key = e.key;
+    return this.map.has(key) && this.map.get(key) === e;
+  }
+
+  /**
+   * Takes e out of the list. Callers pass only live entries (see holds); even so, a detached entry (both
+   * links null and not the head or tail) leaves the list untouched rather than emptying it.
+   */
   private unlink(e: CacheEntry): void {
     const p = e.prev;
     const n = e.next;
     if (p !== null) p.next = n;
-    else this.head = n;
+    else if (this.head === e) this.head = n;
     if (n !== null) n.prev = p;
-    else this.tail = p;
+    else if (this.tail === e) this.tail = p;
     e.prev = null;
     e.next = null;
   }
@@ -107,9 +149,13 @@ export class TokenCache {
     return e;
   }
 
-  /** Forgets an entry whose key has left its key set. */
+  /**
+   * Forgets an entry whose key has left its key set. The caller may hold e across a JWKS fetch, during
+   * which e can be evicted, dropped by another request, or replaced by a fresh entry for the same digest:
+   * then e is stale and this is a no-op (it must not remove the fresh entry nor touch the list).
+   */
   drop(e: CacheEntry): void {
-    if (this.map.has(e.key)) this.remove(e);
+    if (this.holds(e)) this.remove(e);
   }
 
   /** Remembers a verified token; tokens over 8 KiB and entries over the byte budget are not kept. */
@@ -120,15 +166,59 @@ export class TokenCache {
     // The parsed claims are about as large as the token's text again, plus a fixed overhead.
     const cost = 2 * len + ENTRY_OVERHEAD_BYTES + keyFingerprint.length;
     if (cost > this.maxBytes) return;
-    if (this.map.has(key)) this.remove(this.map.get(key));
+    if (this.map.has(key)) this.remove(this.map.get(key)); // the live entry for key, by construction
     while (this.map.size >= this.maxEntries || this.bytes + cost > this.maxBytes) {
       const t = this.tail;
-      if (t === null) break;
+      if (t === null || !this.holds(t)) break; // never unlink what the map does not hold
       this.remove(t);
     }
     const e = new CacheEntry(key, jwt, keyFingerprint, cost);
     this.map.set(key, e);
     this.pushFront(e);
     this.bytes += cost;
+  }
+
+  /**
+   * Self-check for tests: 0 when the list and the map agree, else the first broken invariant's code
+   * (CacheInvariant). Walks are bounded by the map size, so a cycle is reported rather than looped on;
+   * nothing is allocated and nothing traps.
+   */
+  checkInvariants(): i32 {
+    const size = this.map.size;
+    const head = this.head;
+    const tail = this.tail;
+    if ((head === null) != (size == 0) || (tail === null) != (size == 0)) return CacheInvariant.EmptyMismatch;
+    if (head !== null && head.prev !== null) return CacheInvariant.HeadPrev;
+    if (tail !== null && tail.next !== null) return CacheInvariant.TailNext;
+    // Forward walk: length, back links, identity with the map, byte sum.
+    let count = 0;
+    let sum: i64 = 0;
+    let last: CacheEntry | null = null;
+    let e = head;
+    while (e !== null) {
+      if (count >= size) return CacheInvariant.ForwardCount; // longer than the map (or a cycle)
+      if (e.prev !== last) return CacheInvariant.BackLink;
+      const key = e.key;
+      if (!this.map.has(key) || this.map.get(key) !== e) return CacheInvariant.NotMapEntry;
+      sum += <i64>e.bytes;
+      count++;
+      last = e;
+      e = e.next;
+    }
+    if (count != size) return CacheInvariant.ForwardCount;
+    if (last !== tail) return CacheInvariant.ForwardEnd;
+    // Backward walk: the same count.
+    let back = 0;
+    e = tail;
+    while (e !== null) {
+      if (back >= size) return CacheInvariant.BackwardCount;
+      back++;
+      e = e.prev;
+    }
+    if (back != size) return CacheInvariant.BackwardCount;
+    if (sum != <i64>this.bytes) return CacheInvariant.Bytes;
+    if (size > this.maxEntries && size > 0) return CacheInvariant.OverEntries;
+    if (this.bytes > this.maxBytes && this.bytes > 0) return CacheInvariant.OverBytes;
+    return CacheInvariant.Ok;
   }
 }

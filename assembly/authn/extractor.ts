@@ -1,21 +1,28 @@
 // Owns where tokens are looked for (Envoy's ExtractorImpl): header/prefix, query parameter and cookie
-// locations compiled once from the rules, each remembering which issuers configured it, and extract(),
+// locations compiled once from the rules, each remembering which rules configured it, and extract(),
 // which finds every token a request carries (headers first, then parameters, then cookies).
-import { Config } from "../config/config";
+// Fail closed: every occurrence in a configured location is a token (an empty one too), and a request
+// with more tokens than the bound is refused, never trimmed.
+import { Config, JwtRule } from "../config/config";
 import { isJwtChar, percentDecode } from "../util/bytes";
 
 export const enum LocationKind { Header = 0, Param = 1, Cookie = 2 }
 
 export class Location {
-  issuers: string[] = [];
+  /** The rules that configured this location, in configuration order (each token may use any of them). */
+  rules: JwtRule[] = [];
   /** The prefix as UTF-8 bytes: Envoy searches header values as bytes. */
   prefixBytes: Uint8Array;
   constructor(public kind: LocationKind, public name: string, public prefix: string) {
     this.prefixBytes = Uint8Array.wrap(String.UTF8.encode(prefix));
   }
 
+  /** Whether a rule for this issuer configured this location (Envoy's isIssuerAllowed). */
   allows(iss: string): bool {
-    return this.issuers.includes(iss);
+    for (let i = 0; i < this.rules.length; i++) {
+      if (unchecked(this.rules[i]).issuer == iss) return true;
+    }
+    return false;
   }
 }
 
@@ -38,19 +45,38 @@ export class RequestHeader {
   }
 }
 
-/** Tokens per request we look at; more is an attack or a bug, and the excess is ignored. */
-const MAX_TOKENS: i32 = 16;
+/**
+ * Tokens per request the filter will check. Envoy has no bound; here more is refused as a whole
+ * (`Status.JwtTooManyTokens`), never trimmed: a token past the bound would reach the backend unverified.
+ */
+export const MAX_TOKENS: i32 = 16;
 
-function addLocation(list: Location[], kind: LocationKind, name: string, prefix: string, issuer: string): void {
+/** What one request carries: its tokens in Envoy's order, or `overflow` when there are more than MAX_TOKENS. */
+export class Extraction {
+  tokens: FoundToken[] = [];
+  overflow: bool = false;
+
+  /** Adds a token; false (and `overflow`) once the bound is passed, which ends extraction. */
+  add(token: string, loc: Location): bool {
+    if (this.tokens.length >= MAX_TOKENS) {
+      this.overflow = true;
+      return false;
+    }
+    this.tokens.push(new FoundToken(token, loc));
+    return true;
+  }
+}
+
+function addLocation(list: Location[], kind: LocationKind, name: string, prefix: string, rule: JwtRule): void {
   for (let i = 0; i < list.length; i++) {
     const l = unchecked(list[i]);
     if (l.kind == kind && l.name == name && l.prefix == prefix) {
-      if (!l.allows(issuer)) l.issuers.push(issuer);
+      if (!l.rules.includes(rule)) l.rules.push(rule);
       return;
     }
   }
   const l = new Location(kind, name, prefix);
-  l.issuers.push(issuer);
+  l.rules.push(rule);
   list.push(l);
 }
 
@@ -64,16 +90,16 @@ export class Extractor {
       const r = unchecked(cfg.rules[i]);
       for (let j = 0; j < r.fromHeaders.length; j++) {
         const h = unchecked(r.fromHeaders[j]);
-        addLocation(this.locations, LocationKind.Header, h.name, h.prefix, r.issuer);
+        addLocation(this.locations, LocationKind.Header, h.name, h.prefix, r);
       }
     }
     for (let i = 0; i < cfg.rules.length; i++) {
       const r = unchecked(cfg.rules[i]);
-      for (let j = 0; j < r.fromParams.length; j++) addLocation(this.locations, LocationKind.Param, unchecked(r.fromParams[j]), "", r.issuer);
+      for (let j = 0; j < r.fromParams.length; j++) addLocation(this.locations, LocationKind.Param, unchecked(r.fromParams[j]), "", r);
     }
     for (let i = 0; i < cfg.rules.length; i++) {
       const r = unchecked(cfg.rules[i]);
-      for (let j = 0; j < r.fromCookies.length; j++) addLocation(this.locations, LocationKind.Cookie, unchecked(r.fromCookies[j]), "", r.issuer);
+      for (let j = 0; j < r.fromCookies.length; j++) addLocation(this.locations, LocationKind.Cookie, unchecked(r.fromCookies[j]), "", r);
     }
     for (let i = 0; i < this.locations.length; i++) {
       const l = unchecked(this.locations[i]);
@@ -82,73 +108,82 @@ export class Extractor {
     }
   }
 
-  extract(headers: RequestHeader[], path: string): FoundToken[] {
-    const out: FoundToken[] = [];
+  /**
+   * Every token in a configured location: each value of a configured header (each occurrence of the
+   * prefix in it), each occurrence of a configured parameter, each occurrence of a configured cookie
+   * across all `cookie` headers, empty ones included (they fail as a bad format, as Envoy fails an empty
+   * first value). Backends disagree on which duplicate they read, so every duplicate must be valid.
+   */
+  extract(headers: RequestHeader[], path: string): Extraction {
+    const out = new Extraction();
     const locs = this.locations;
-    for (let i = 0; i < locs.length && out.length < MAX_TOKENS; i++) {
+    for (let i = 0; i < locs.length; i++) {
       const loc = unchecked(locs[i]);
+      let more = true;
       if (loc.kind == LocationKind.Header) {
-        for (let j = 0; j < headers.length && out.length < MAX_TOKENS; j++) {
+        for (let j = 0; more && j < headers.length; j++) {
           const h = unchecked(headers[j]);
-          if (h.name != loc.name) continue;
-          const t = tokenFromHeaderBytes(h.raw, loc.prefixBytes);
-          if (t !== null) out.push(new FoundToken(t, loc));
+          if (h.name == loc.name) more = tokensFromHeaderBytes(h.raw, loc, out);
         }
       } else if (loc.kind == LocationKind.Param) {
-        const v = queryParam(path, loc.name);
-        if (v !== null) out.push(new FoundToken(v, loc));
+        more = queryParamTokens(path, loc, out);
       } else {
-        for (let j = 0; j < headers.length; j++) {
+        for (let j = 0; more && j < headers.length; j++) {
           const h = unchecked(headers[j]);
-          if (h.name != "cookie") continue;
-          const v = cookieValue(h.value, loc.name);
-          if (v !== null) {
-            out.push(new FoundToken(v, loc));
-            break;
-          }
+          if (h.name == "cookie") more = cookieTokens(h.value, loc, out);
         }
       }
+      if (!more) break;
     }
     return out;
   }
 }
 
 /**
- * Envoy: the prefix is searched anywhere in the value (as bytes), case-sensitively; a value without it
- * carries no token. After it, the token is the first run of [A-Za-z0-9-_.]; with no such run, the rest
- * as it is. An empty prefix takes the whole value.
+ * Envoy: the prefix is searched in the value (as bytes), case-sensitively; a value without it carries no
+ * token. After it, the token is the first run of [A-Za-z0-9-_.]; with no such run, the rest as it is
+ * (possibly empty). An empty prefix takes the whole value (possibly empty). Stricter than Envoy, which
+ * takes the first occurrence only: every occurrence of the prefix after the previous token starts one.
+ * False once the request has too many tokens.
  */
-export function tokenFromHeaderBytes(raw: Uint8Array, prefix: Uint8Array): string | null {
+export function tokensFromHeaderBytes(raw: Uint8Array, loc: Location, out: Extraction): bool {
   const n = raw.length;
   const p = raw.dataStart;
+  const prefix = loc.prefixBytes;
   const m = prefix.length;
-  if (m == 0) return n > 0 ? String.UTF8.decodeUnsafe(p, <usize>n) : null;
+  if (m == 0) return out.add(String.UTF8.decodeUnsafe(p, <usize>n), loc);
   const q = prefix.dataStart;
   const first = load<u8>(q);
-  let at = -1;
-  for (let i = 0; i + m <= n; i++) {
-    if (load<u8>(p + <usize>i) != first) continue;
-    let j = 1;
-    while (j < m && load<u8>(p + <usize>(i + j)) == load<u8>(q + <usize>j)) j++;
-    if (j == m) {
-      at = i;
-      break;
+  let from = 0;
+  while (from + m <= n) {
+    let at = -1;
+    for (let i = from; i + m <= n; i++) {
+      if (load<u8>(p + <usize>i) != first) continue;
+      let j = 1;
+      while (j < m && load<u8>(p + <usize>(i + j)) == load<u8>(q + <usize>j)) j++;
+      if (j == m) {
+        at = i;
+        break;
+      }
     }
+    if (at < 0) break;
+    const after = at + m;
+    let start = after;
+    while (start < n && !isJwtChar(<i32>load<u8>(p + <usize>start))) start++;
+    if (start >= n) return out.add(String.UTF8.decodeUnsafe(p + <usize>after, <usize>(n - after)), loc);
+    let end = start;
+    while (end < n && isJwtChar(<i32>load<u8>(p + <usize>end))) end++;
+    if (!out.add(String.UTF8.decodeUnsafe(p + <usize>start, <usize>(end - start)), loc)) return false;
+    from = end;
   }
-  if (at < 0) return null;
-  const after = at + m;
-  let start = after;
-  while (start < n && !isJwtChar(<i32>load<u8>(p + <usize>start))) start++;
-  if (start >= n) return after < n ? String.UTF8.decodeUnsafe(p + <usize>after, <usize>(n - after)) : null;
-  let end = start;
-  while (end < n && isJwtChar(<i32>load<u8>(p + <usize>end))) end++;
-  return String.UTF8.decodeUnsafe(p + <usize>start, <usize>(end - start));
+  return true;
 }
 
-/** The first value of query parameter `name` in `:path`, percent-decoded; null when absent. */
-export function queryParam(path: string, name: string): string | null {
+/** Every value of query parameter `loc.name` in `:path`, percent-decoded (`name` and `name=` are empty). */
+export function queryParamTokens(path: string, loc: Location, out: Extraction): bool {
   const q = path.indexOf("?");
-  if (q < 0) return null;
+  if (q < 0) return true;
+  const name = loc.name;
   let i = q + 1;
   const n = path.length;
   while (i <= n) {
@@ -158,12 +193,38 @@ export function queryParam(path: string, name: string): string | null {
     const eq = pair.indexOf("=");
     const k = eq < 0 ? pair : pair.substring(0, eq);
     if (percentDecode(k) == name) {
-      const v = eq < 0 ? "" : percentDecode(pair.substring(eq + 1));
-      return v.length > 0 ? v : null;
+      if (!out.add(eq < 0 ? "" : percentDecode(pair.substring(eq + 1)), loc)) return false;
     }
     i = amp + 1;
   }
-  return null;
+  return true;
+}
+
+/** Space and tab, the optional white space around cookie names and values. */
+function trimOws(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) == 0x20 || s.charCodeAt(a) == 0x09)) a++;
+  while (b > a && (s.charCodeAt(b - 1) == 0x20 || s.charCodeAt(b - 1) == 0x09)) b--;
+  return a == 0 && b == s.length ? s : s.substring(a, b);
+}
+
+/**
+ * Every value of cookie `loc.name` in one `cookie` header (`a=1; b="2"`): name and value trimmed of
+ * spaces and tabs (as common cookie parsers do), quotes removed; `jwt=` and `jwt=""` are empty tokens.
+ */
+export function cookieTokens(header: string, loc: Location, out: Extraction): bool {
+  const parts = header.split(";");
+  for (let i = 0; i < parts.length; i++) {
+    const p = unchecked(parts[i]);
+    const eq = p.indexOf("=");
+    if (eq < 0) continue;
+    if (trimOws(p.substring(0, eq)) != loc.name) continue;
+    let v = trimOws(p.substring(eq + 1));
+    if (v.length >= 2 && v.charCodeAt(0) == 0x22 && v.charCodeAt(v.length - 1) == 0x22) v = v.substring(1, v.length - 1);
+    if (!out.add(v, loc)) return false;
+  }
+  return true;
 }
 
 /** `:path` without query parameter `name` (every occurrence), for stripping a verified token. */
@@ -181,19 +242,4 @@ export function removeQueryParam(path: string, name: string): string {
     kept = kept.length > 0 ? kept + "&" + pair : pair;
   }
   return kept.length > 0 ? base + "?" + kept : base;
-}
-
-/** The value of cookie `name` in one `cookie` header (`a=1; b="2"`), quotes removed; null when absent. */
-export function cookieValue(header: string, name: string): string | null {
-  const parts = header.split(";");
-  for (let i = 0; i < parts.length; i++) {
-    const p = unchecked(parts[i]).trim();
-    const eq = p.indexOf("=");
-    if (eq <= 0) continue;
-    if (p.substring(0, eq) != name) continue;
-    let v = p.substring(eq + 1);
-    if (v.length >= 2 && v.charCodeAt(0) == 0x22 && v.charCodeAt(v.length - 1) == 0x22) v = v.substring(1, v.length - 1);
-    return v.length > 0 ? v : null;
-  }
-  return null;
 }

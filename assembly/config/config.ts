@@ -1,6 +1,7 @@
 // Owns the compiled plugin configuration: what onConfigure builds once from the JSON (Istio's
 // RequestAuthentication `jwtRules` and AuthorizationPolicy specs) and what the request path only reads.
 import { Jwks } from "../jwks/jwks";
+import { RemoteJwks } from "../jwks/remote";
 
 export class HeaderLocation {
   constructor(public name: string, public prefix: string) {}
@@ -8,10 +9,14 @@ export class HeaderLocation {
 
 /** One `jwtRules[]` entry (an Envoy JwtProvider), compiled. */
 export class JwtRule {
-  index: i32 = 0;
   issuer: string = "";
   /** Inline key set, parsed at configure time (null for a remote one). */
   localJwks: Jwks | null = null;
+  /**
+   * The fetched key set of a `jwksUri` rule (null for an inline one), made by the root when it takes this
+   * configuration: a request resumed after a fetch verifies against exactly the set it waited for.
+   */
+  remote: RemoteJwks | null = null;
   jwksUri: string = "";
   jwksCluster: string = "";
   jwksAuthority: string = "";

@@ -189,7 +189,6 @@ function readRule(r: Reader, v: JsonValue, index: i32): JwtRule | null {
     "forwardOriginalToken", "outputPayloadToHeader", "timeout"], ["outputClaimToHeaders", "spaceDelimitedClaims"]);
   const p = path + ".";
   const rule = new JwtRule();
-  rule.index = index;
   rule.issuer = r.str(o, "issuer", p, true);
   if (r.ok && rule.issuer.length == 0) r.fail(p + "issuer", "must not be empty");
   const jwks = o.get("jwks");
@@ -237,8 +236,9 @@ function readRule(r: Reader, v: JsonValue, index: i32): JwtRule | null {
   if (fp !== null) rule.fromParams = fp;
   const fc = r.strList(o, "fromCookies", p);
   if (fc !== null) rule.fromCookies = fc;
-  if (fh === null && fp === null && fc === null) {
-    // Envoy's defaults when a provider names no location.
+  if (rule.fromHeaders.length == 0 && rule.fromParams.length == 0 && rule.fromCookies.length == 0) {
+    // Envoy's defaults when a provider names no location; an empty list is no location, as in Envoy,
+    // where protobuf cannot tell `from_headers: []` from an absent field (Istio YAML reaches it so).
     rule.fromHeaders.push(new HeaderLocation("authorization", "Bearer "));
     rule.fromParams.push("access_token");
   }

@@ -1,6 +1,7 @@
 // Owns reading the request header map in one ABI call: the serialized pairs the host returns are walked
 // in place (Envoy's layout: u32 count, count × (u32 key_len, u32 value_len), then "key\0value\0" …) and only
-// the headers the filter needs become strings. The host's buffer is released exactly once.
+// the headers the filter needs become strings. The host's buffer is released exactly once. A map that
+// cannot be read whole is reported, never taken as shorter than it is.
 import { proxy_get_header_map_pairs } from "@solo-io/proxy-runtime/assembly/imports";
 import { free } from "@solo-io/proxy-runtime/assembly/malloc";
 import { RequestHeader } from "../authn/extractor";
@@ -10,6 +11,8 @@ import { RequestHeader } from "../authn/extractor";
 
 /** The request headers the filter looks at, decoded once per request. */
 export class RequestView {
+  /** False when the host's map could not be read whole: the request must be refused, never passed. */
+  ok: bool = false;
   path: string = "";
   authority: string = "";
   scheme: string = "";
@@ -38,6 +41,9 @@ function isSkipped(k: usize, klen: i32, skip: string[]): bool {
 /**
  * Reads RequestHeaders (map 0). `wanted` lists the lower-case names to keep (token locations, `cookie`);
  * `skip` lists names to leave out (the forwarded-payload headers that are about to be removed).
+ * Fail closed: the whole map is read, however many entries it has (its size is the host's bound), and a
+ * failed call or a layout that does not add up exactly (a length past the end, a missing NUL, bytes left
+ * over) gives a view with `ok` false; a map the filter cannot read whole could hide a token or a forgery.
  */
 export function readRequestHeaders(wanted: string[], skip: string[]): RequestView {
   const view = new RequestView();
@@ -45,50 +51,65 @@ export function readRequestHeaders(wanted: string[], skip: string[]): RequestVie
   store<u32>(OUT, 0, 4);
   if (proxy_get_header_map_pairs(0, OUT, OUT + 4) != 0) return view;
   const buf = <usize>load<u32>(OUT);
-  const size = <i32>load<u32>(OUT, 4);
-  if (buf == 0) return view;
+  const size = <u64>load<u32>(OUT, 4);
+  if (buf == 0 || size == 0) {
+    // Envoy's encoding of an empty map.
+    view.ok = buf == 0 && size == 0;
+    if (buf != 0) free(buf);
+    return view;
+  }
   if (size < 4) {
     free(buf);
     return view;
   }
-  // The host is trusted to send its own layout, but every read is still kept inside the buffer.
-  const count = <i32>load<u32>(buf);
-  if (count < 0 || count > 8192 || 4 + count * 8 > size) {
+  const count = <u64>load<u32>(buf);
+  if (4 + count * 8 > size) {
     free(buf);
     return view;
   }
-  let data = buf + 4 + <usize>(count * 8);
-  const end = buf + <usize>size;
-  for (let i = 0; i < count; i++) {
-    const klen = <i32>load<u32>(buf + 4 + <usize>(i * 8));
-    const vlen = <i32>load<u32>(buf + 8 + <usize>(i * 8));
-    if (klen < 0 || vlen < 0 || data + <usize>klen + <usize>vlen + 2 > end) break;
-    const k = data;
-    const v = data + <usize>klen + 1;
-    data = v + <usize>vlen + 1;
-    if (klen > 0 && load<u8>(k) == 0x3a) {
-      if (nameIs(k, klen, ":path")) view.path = String.UTF8.decodeUnsafe(v, <usize>vlen);
-      else if (nameIs(k, klen, ":authority")) view.authority = String.UTF8.decodeUnsafe(v, <usize>vlen);
-      else if (nameIs(k, klen, ":scheme")) view.scheme = String.UTF8.decodeUnsafe(v, <usize>vlen);
+  // Offsets are u64, so no length the host sends can wrap an address.
+  let at: u64 = 4 + count * 8;
+  let whole = true;
+  for (let i: u64 = 0; i < count; i++) {
+    const klen = <u64>load<u32>(buf + <usize>(4 + i * 8));
+    const vlen = <u64>load<u32>(buf + <usize>(8 + i * 8));
+    if (at + klen + vlen + 2 > size) {
+      whole = false;
+      break;
+    }
+    const k = buf + <usize>at;
+    const v = k + <usize>klen + 1;
+    at += klen + vlen + 2;
+    if (load<u8>(v - 1) != 0 || load<u8>(v + <usize>vlen) != 0) {
+      whole = false;
+      break;
+    }
+    const kl = <i32>klen;
+    const vl = <i32>vlen;
+    if (kl > 0 && load<u8>(k) == 0x3a) {
+      if (nameIs(k, kl, ":path")) view.path = String.UTF8.decodeUnsafe(v, <usize>vl);
+      else if (nameIs(k, kl, ":authority")) view.authority = String.UTF8.decodeUnsafe(v, <usize>vl);
+      else if (nameIs(k, kl, ":scheme")) view.scheme = String.UTF8.decodeUnsafe(v, <usize>vl);
       continue;
     }
-    if (isSkipped(k, klen, skip)) {
+    if (isSkipped(k, kl, skip)) {
       view.sawSkipped = true;
       continue;
     }
     let keep = false;
     for (let j = 0; j < wanted.length; j++) {
-      if (nameIs(k, klen, unchecked(wanted[j]))) {
+      if (nameIs(k, kl, unchecked(wanted[j]))) {
         keep = true;
         break;
       }
     }
     if (keep) {
-      const value = new Uint8Array(vlen);
-      memory.copy(value.dataStart, v, <usize>vlen);
-      view.headers.push(new RequestHeader(String.UTF8.decodeUnsafe(k, <usize>klen), value));
+      const value = new Uint8Array(vl);
+      memory.copy(value.dataStart, v, <usize>vl);
+      view.headers.push(new RequestHeader(String.UTF8.decodeUnsafe(k, <usize>kl), value));
     }
   }
   free(buf);
+  view.ok = whole && at == size;
   return view;
 }

@@ -43,3 +43,11 @@ export function sendRbacDenied(policy: string): void {
 export function sendNotConfigured(): void {
   send_local_response(500, "jwt_authn_not_configured", String.UTF8.encode("jwt_authn: not configured"), [], GrpcStatusValues.InvalidCode);
 }
+
+/**
+ * Fail closed when the host's request header map cannot be read whole (a failed call or a malformed
+ * layout): a host fault, so 500, and never a pass with a partial view.
+ */
+export function sendHeadersUnreadable(): void {
+  send_local_response(500, "jwt_authn_header_map_unreadable", String.UTF8.encode("jwt_authn: request headers could not be read"), [], GrpcStatusValues.InvalidCode);
+}

@@ -1,6 +1,7 @@
 // Owns the plugin's root context: it parses and compiles the configuration in onConfigure (a bad one
 // is logged once at error level and refused), owns the compiled Config, the extractor and the remote
-// key sets, starts JWKS fetches with proxy_http_call and wakes the requests that waited for them.
+// key sets (one per `jwksUri` rule, held by the rule), starts JWKS fetches with proxy_http_call and wakes
+// the requests that waited for them.
 import {
   RootContext, Context, BaseContext, log, LogLevelValues, stream_context, HeaderPair, WasmResultValues,
   proxy_set_effective_context,
@@ -36,8 +37,6 @@ function onJwksResponse(origin: BaseContext, numHeaders: u32, bodySize: usize, n
 export class JwtRoot extends RootContext {
   config: Config | null = null;
   extractor: Extractor | null = null;
-  /** Parallel to config.rules: the remote key set of a `jwksUri` rule, null for an inline one. */
-  remotes: Array<RemoteJwks | null> = [];
   cache: TokenCache = new TokenCache(0, 0);
   stats: Stats | null = null;
 
@@ -58,15 +57,14 @@ export class JwtRoot extends RootContext {
     if (this.stats === null) this.stats = new Stats();
     this.extractor = new Extractor(cfg);
     this.cache = new TokenCache(cfg.cacheEntries, cfg.cacheBytes);
-    this.remotes = [];
     for (let i = 0; i < cfg.rules.length; i++) {
       const r = unchecked(cfg.rules[i]);
-      this.remotes.push(r.localJwks === null ? new RemoteJwks(r) : null);
+      if (r.localJwks === null) r.remote = new RemoteJwks(r);
     }
     log(LogLevelValues.info, "configured " + cfg.rules.length.toString() + " jwt rule(s) and " + cfg.policies.length.toString() + " policy(ies)");
     // Fetch every remote key set now, so the first requests rarely wait.
-    for (let i = 0; i < this.remotes.length; i++) {
-      const rj = unchecked(this.remotes[i]);
+    for (let i = 0; i < cfg.rules.length; i++) {
+      const rj = unchecked(cfg.rules[i]).remote;
       if (rj !== null) this.startFetch(rj);
     }
     return true;

@@ -2,33 +2,30 @@
 // key set is fetched), applies the success actions (payload header, token removal), then the
 // authorization verdict. Per-request state lives here; everything configured lives in the root.
 import {
-  Context, FilterHeadersStatusValues, stream_context, continue_request,
+  Context, FilterHeadersStatusValues, stream_context, continue_request, log, LogLevelValues,
 } from "@solo-io/proxy-runtime/assembly";
 import { readRequestHeaders } from "./headers";
 import { Status } from "../status";
 import { Config, JwtRule } from "../config/config";
-import { FoundToken, LocationKind, removeQueryParam } from "../authn/extractor";
-import { precheckToken, checkClaims, TokenCheck } from "../authn/authenticator";
-import { verifyJwtSignatureWithKey, KeyMatch } from "../jwks/verify";
-import { CacheEntry, tokenDigest, MAX_CACHED_TOKEN_BYTES } from "../authn/cache";
+import { Extractor, LocationKind, removeQueryParam } from "../authn/extractor";
+import { TokenCheck, beginToken, checkRuleClaims, verifyWithKeys } from "../authn/authenticator";
+import { TokenCache } from "../authn/cache";
 import { Jwks } from "../jwks/jwks";
-import { KeyWaiter } from "../jwks/remote";
+import { KeyWaiter, RemoteJwks } from "../jwks/remote";
 import { Principal } from "../authz/principal";
 import { evaluatePolicies } from "../authz/policy";
-import { realmFor, sendAuthnFailure, sendRbacDenied, sendNotConfigured } from "./reply";
+import { realmFor, sendAuthnFailure, sendRbacDenied, sendNotConfigured, sendHeadersUnreadable } from "./reply";
 import { nowSeconds } from "./clock";
 import { JwtRoot } from "./root";
 
 // Never mutated: fields are replaced, not written into.
-const NO_TOKENS: FoundToken[] = [];
-const NO_CHECKS: Array<TokenCheck | null> = [];
-const NO_ENTRIES: Array<CacheEntry | null> = [];
-const NO_DIGESTS: Array<string | null> = [];
+const NO_CHECKS: TokenCheck[] = [];
 const NO_PRINCIPAL: Principal = new Principal();
 
+/** A paused request, tied to the one key set it waits for. */
 class StreamWaiter extends KeyWaiter {
-  constructor(public stream: JwtStream) {
-    super();
+  constructor(public stream: JwtStream, remote: RemoteJwks) {
+    super(remote);
   }
   contextId(): u32 {
     return this.stream.context_id;
@@ -37,25 +34,29 @@ class StreamWaiter extends KeyWaiter {
     return !this.stream.deleted;
   }
   keysReady(ok: bool): void {
-    this.stream.keysReady(ok);
+    this.stream.keysReady(this.remote, ok);
   }
 }
 
 export class JwtStream extends Context {
   deleted: bool = false;
   private jwtRoot: JwtRoot;
-  // Shared empty values until a request carries a token: an anonymous request allocates none of them.
-  private tokens: FoundToken[] = NO_TOKENS;
-  private checks: Array<TokenCheck | null> = NO_CHECKS;
-  /** Per token: its verified-token cache entry (a hit) and its cache key. */
-  private cached: Array<CacheEntry | null> = NO_ENTRIES;
-  private digests: Array<string | null> = NO_DIGESTS;
+  /**
+   * What the request started with: the configuration, its compiled rules and the token cache of that
+   * moment. A request resumed after a fetch goes on with them, even if the root was configured again.
+   */
+  private cfg: Config | null = null;
+  private cache: TokenCache = new TokenCache(0, 0);
+  // A shared empty list until a request carries a token: an anonymous request allocates no per-token state.
+  private checks: TokenCheck[] = NO_CHECKS;
   private next: i32 = 0;
   private nowS: f64 = 0;
   private path: string = "";
   private authority: string = "";
   private scheme: string = "";
   private principal: Principal = NO_PRINCIPAL;
+  /** The key set a fetch just delivered, for the candidate that waited for it (used once). */
+  private delivered: RemoteJwks | null = null;
 
   constructor(context_id: u32, root: JwtRoot) {
     super(context_id, root);
@@ -64,14 +65,22 @@ export class JwtStream extends Context {
 
   onRequestHeaders(_n: u32, _endOfStream: bool): FilterHeadersStatusValues {
     const cfg = this.jwtRoot.config;
-    const extractor = this.jwtRoot.extractor;
+    const extractor: Extractor | null = this.jwtRoot.extractor;
     if (cfg === null || extractor === null) {
       sendNotConfigured();
       return FilterHeadersStatusValues.StopIteration;
     }
+    this.cfg = cfg;
+    this.cache = this.jwtRoot.cache;
     // One host call for the whole map (names arrive lower-cased); a forwarded-payload header is never a
     // token location, and a client must not forge it: Envoy removes it from every request first.
     const view = readRequestHeaders(extractor.headerNames, cfg.sanitizeHeaders);
+    if (!view.ok) {
+      // Tokens or a forged payload header could hide in what was not read: refuse, never pass.
+      log(LogLevelValues.error, "jwt_authn: the request header map could not be read whole; request refused");
+      sendHeadersUnreadable();
+      return FilterHeadersStatusValues.StopIteration;
+    }
     this.path = view.path;
     this.authority = view.authority;
     this.scheme = view.scheme;
@@ -80,27 +89,30 @@ export class JwtStream extends Context {
         stream_context.headers.request.remove(unchecked(cfg.sanitizeHeaders[i]));
       }
     }
-    this.tokens = extractor.extract(view.headers, this.path);
-    if (this.tokens.length == 0) {
+    const found = extractor.extract(view.headers, this.path);
+    const tokens = found.tokens;
+    if (found.overflow) {
+      this.fail(Status.JwtTooManyTokens, true);
+      return FilterHeadersStatusValues.StopIteration;
+    }
+    if (tokens.length == 0) {
       // The common anonymous request: nothing to check, straight to the policies.
-      this.nowS = 0;
       return this.proceed(cfg);
     }
-    this.checks = new Array<TokenCheck | null>(this.tokens.length);
-    this.cached = new Array<CacheEntry | null>(this.tokens.length);
-    this.digests = new Array<string | null>(this.tokens.length);
+    const checks = new Array<TokenCheck>(tokens.length);
+    for (let i = 0; i < tokens.length; i++) unchecked(checks[i] = new TokenCheck(unchecked(tokens[i])));
+    this.checks = checks;
     this.nowS = nowSeconds();
     return this.proceed(cfg);
   }
 
-  /** Resumes after a fetch: the root made this context effective before calling. */
-  keysReady(ok: bool): void {
-    const cfg = this.jwtRoot.config;
-    if (cfg === null) return;
-    if (!ok) {
-      this.fail(Status.JwksFetchFail);
-      return;
-    }
+  /** Resumes after a fetch of `remote`: the root made this context effective before calling. */
+  keysReady(remote: RemoteJwks, ok: bool): void {
+    const cfg = this.cfg;
+    if (cfg === null || this.next >= this.checks.length) return;
+    const t = unchecked(this.checks[this.next]);
+    if (ok) this.delivered = remote;
+    else t.reject(Status.JwksFetchFail);
     if (this.proceed(cfg) == FilterHeadersStatusValues.Continue) continue_request();
   }
 
@@ -108,89 +120,72 @@ export class JwtStream extends Context {
     this.deleted = true;
   }
 
-  private fail(s: Status): void {
+  private fail(s: Status, tokenPresent: bool): void {
     const stats = this.jwtRoot.stats;
     if (stats !== null) stats.denied.increment(1);
-    sendAuthnFailure(s, realmFor(this.scheme, this.authority, this.path), this.tokens.length > 0);
+    sendAuthnFailure(s, realmFor(this.scheme, this.authority, this.path), tokenPresent);
   }
 
+  /**
+   * The key set of a candidate rule: inline, the set a fetch just delivered for it, or a fresh fetched
+   * copy; null when a fetch is needed.
+   */
   private keysFor(rule: JwtRule): Jwks | null {
     const local = rule.localJwks;
     if (local !== null) return local;
-    if (rule.index < 0 || rule.index >= this.jwtRoot.remotes.length) return null;
-    const rj = unchecked(this.jwtRoot.remotes[rule.index]);
+    const rj = rule.remote;
     if (rj === null) return null;
+    const d = this.delivered;
+    this.delivered = null;
+    if (d === rj) return rj.jwks;
     return rj.fresh(this.nowS);
   }
 
-  /** Checks the remaining tokens; every token present must be valid (Envoy: "all of them must be valid"). */
+  /**
+   * Checks the remaining tokens; every token present must be valid (Envoy: "all of them must be valid"),
+   * each under one of its candidate rules. Pauses (StopIteration) while a key set is fetched.
+   */
   private proceed(cfg: Config): FilterHeadersStatusValues {
-    while (this.next < this.tokens.length) {
-      const i = this.next;
-      let check = unchecked(this.checks[i]);
-      if (check === null) {
-        const found = unchecked(this.tokens[i]);
-        const cache = this.jwtRoot.cache;
-        let entry: CacheEntry | null = null;
-        if (cache.enabled && found.token.length <= MAX_CACHED_TOKEN_BYTES) {
-          const digest = tokenDigest(found.token);
-          this.digests[i] = digest;
-          entry = cache.get(digest);
-          const stats = this.jwtRoot.stats;
-          if (stats !== null) (entry !== null ? stats.jwtCacheHit : stats.jwtCacheMiss).increment(1);
-        }
-        if (entry !== null) {
-          // A repeat token: no parsing, no signature, but the issuer, time and audience checks run.
-          const c = new TokenCheck();
-          c.jwt = entry.jwt;
-          check = checkClaims(cfg, found, c, this.nowS);
-          this.cached[i] = entry;
-        } else {
-          check = precheckToken(cfg, found, this.nowS);
-        }
-        this.checks[i] = check;
-        if (check.status != Status.Ok) {
-          this.fail(check.status);
+    const stats = this.jwtRoot.stats;
+    while (this.next < this.checks.length) {
+      const t = unchecked(this.checks[this.next]);
+      if (!t.begun) {
+        const s = beginToken(t, this.cache);
+        if (stats !== null && t.digest !== null) (t.entry !== null ? stats.jwtCacheHit : stats.jwtCacheMiss).increment(1);
+        if (s != Status.Ok) {
+          this.fail(s, true);
           return FilterHeadersStatusValues.StopIteration;
         }
       }
-      const rule = check.rule;
-      if (rule === null) {
-        this.fail(Status.JwtUnknownIssuer);
-        return FilterHeadersStatusValues.StopIteration;
-      }
-      const jwks = this.keysFor(rule);
-      if (jwks === null) {
-        const rj = unchecked(this.jwtRoot.remotes[rule.index]);
-        if (rj === null || !this.jwtRoot.waitForKeys(rj, new StreamWaiter(this))) {
-          this.fail(Status.JwksFetchFail);
+      while (t.accepted === null && t.next < t.candidates.length) {
+        const rule = unchecked(t.candidates[t.next]);
+        let s = checkRuleClaims(rule, t.jwt, this.nowS);
+        if (s == Status.Ok) {
+          const jwks = this.keysFor(rule);
+          if (jwks === null) {
+            const rj = rule.remote;
+            if (rj !== null && this.jwtRoot.waitForKeys(rj, new StreamWaiter(this, rj))) {
+              return FilterHeadersStatusValues.StopIteration;
+            }
+            s = Status.JwksFetchFail;
+          } else {
+            s = verifyWithKeys(t, jwks, this.cache);
+          }
         }
+        if (s == Status.Ok) t.accepted = rule;
+        else t.reject(s);
+      }
+      if (t.accepted === null) {
+        // A cached parse that no candidate accepts any more (its key rotated out) is forgotten.
+        const e = t.entry;
+        if (e !== null) this.cache.drop(e);
+        this.fail(t.failure, true);
         return FilterHeadersStatusValues.StopIteration;
       }
-      if (jwks.status != Status.Ok) {
-        this.fail(Status.JwksNoValidKeys);
-        return FilterHeadersStatusValues.StopIteration;
-      }
-      const entry = unchecked(this.cached[i]);
-      if (entry !== null && jwks.hasFingerprint(entry.keyFingerprint)) {
-        this.next = i + 1;
-        continue;
-      }
-      if (entry !== null) this.jwtRoot.cache.drop(entry); // its key left the set (rotation)
-      const match = new KeyMatch();
-      const s = verifyJwtSignatureWithKey(check.jwt, jwks, match);
-      if (s != Status.Ok) {
-        this.fail(s);
-        return FilterHeadersStatusValues.StopIteration;
-      }
-      const key = match.key;
-      const digest = unchecked(this.digests[i]);
-      if (key !== null && digest !== null && digest.length > 0) this.jwtRoot.cache.put(digest, check.jwt, key.fingerprint);
-      this.next = i + 1;
+      this.next++;
     }
     this.applySuccess();
-    const stats = this.jwtRoot.stats;
-    if (stats !== null && this.tokens.length > 0) stats.allowed.increment(1);
+    if (stats !== null && this.checks.length > 0) stats.allowed.increment(1);
     const verdict = evaluatePolicies(cfg, this.principal);
     if (!verdict.allowed) {
       if (stats !== null) stats.rbacDenied.increment(1);
@@ -201,16 +196,15 @@ export class JwtStream extends Context {
     return FilterHeadersStatusValues.Continue;
   }
 
-  /** Envoy's handleGoodJwt for every verified token: payload header, then token removal. */
+  /** Envoy's handleGoodJwt for every verified token, with the rule that accepted it: payload header, then token removal. */
   private applySuccess(): void {
     let path = this.path;
     let pathChanged = false;
-    for (let i = 0; i < this.tokens.length; i++) {
-      const check = unchecked(this.checks[i]);
-      if (check === null) continue;
-      const rule = check.rule;
+    for (let i = 0; i < this.checks.length; i++) {
+      const t = unchecked(this.checks[i]);
+      const rule = t.accepted;
       if (rule === null) continue;
-      const jwt = check.jwt;
+      const jwt = t.jwt;
       if (!this.principal.has) {
         const p = new Principal();
         p.has = true;
@@ -224,7 +218,7 @@ export class JwtStream extends Context {
         stream_context.headers.request.add(rule.outputPayloadToHeader, jwt.payloadB64);
       }
       if (!rule.forwardOriginalToken) {
-        const loc = unchecked(this.tokens[i]).location;
+        const loc = t.found.location;
         if (loc.kind == LocationKind.Header) stream_context.headers.request.remove(loc.name);
         else if (loc.kind == LocationKind.Param) {
           path = removeQueryParam(path, loc.name);
@@ -236,4 +230,3 @@ export class JwtStream extends Context {
     if (pathChanged) stream_context.headers.request.replace(":path", path);
   }
 }
-

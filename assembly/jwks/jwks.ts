@@ -52,14 +52,6 @@ export class Jwks {
   keys: Jwk[] = [];
   /** Ok when at least one key parsed; otherwise the first key error, or the document error. */
   status: Status = Status.Ok;
-
-  /** Whether a key with this identity is (still) in the set. */
-  hasFingerprint(fp: string): bool {
-    for (let i = 0; i < this.keys.length; i++) {
-      if (unchecked(this.keys[i]).fingerprint == fp) return true;
-    }
-    return false;
-  }
 }
 
 /** A member that must be a string when present: "" when absent, null when of another type. */

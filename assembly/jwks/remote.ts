@@ -7,8 +7,9 @@ import { JwtRule } from "../config/config";
 /** Envoy's default remote JWKS cache duration. */
 export const JWKS_CACHE_S: f64 = 600;
 
-/** A paused request that waits for a fetch; the stream supplies what to do when it completes. */
+/** A paused request that waits for the fetch of one key set; the stream supplies what to do when it completes. */
 export abstract class KeyWaiter {
+  constructor(public remote: RemoteJwks) {}
   abstract contextId(): u32;
   abstract isAlive(): bool;
   /** Called with the waiter's context made effective; `ok` false means the fetch failed. */

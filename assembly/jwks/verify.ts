@@ -91,6 +91,26 @@ export function verifyJwtSignatureWithKey(jwt: Jwt, jwks: Jwks, out: KeyMatch): 
   return (out.status = candidate ? Status.JwtVerificationFail : Status.JwksKidAlgMismatch);
 }
 
+/**
+ * Whether the key that once verified this token (known by its fingerprint) is still one that key
+ * selection would try for it: in the set, kid and JWK alg still matching, still fitting the alg. Then a
+ * full check would pass too (that key verifies the signature), so a verified-token cache hit gives the
+ * answer a miss gives. A key re-published under another kid or alg no longer selects.
+ */
+export function keyStillSelects(jwt: Jwt, jwks: Jwks, fingerprint: string): bool {
+  const a = jwt.algorithm;
+  if (a === null) return false;
+  const keys = jwks.keys;
+  for (let i = 0; i < keys.length; i++) {
+    const jwk = unchecked(keys[i]);
+    if (jwk.fingerprint != fingerprint) continue;
+    if (jwt.hasKid && jwk.hasKid && jwk.kid != jwt.kid) continue;
+    if (jwk.hasAlg && jwk.alg != jwt.alg) continue;
+    if (keyFits(jwk, a)) return true;
+  }
+  return false;
+}
+
 export function verifyJwtSignature(jwt: Jwt, jwks: Jwks): Status {
   return verifyJwtSignatureWithKey(jwt, jwks, new KeyMatch());
 }

@@ -5,10 +5,14 @@ import { Jwt } from "./jwt";
 
 export const DEFAULT_CLOCK_SKEW_S: f64 = 60;
 
-/** `now + skew < nbf` is not yet valid; `exp != 0 && now > exp + skew` is expired; equality passes. */
+/**
+ * `now + skew < nbf` is not yet valid; `exp != 0 && now > exp + skew` is expired; equality passes. As
+ * Envoy, `now` is whole seconds (absl::ToUnixSeconds truncates): the last second before exp + skew passes.
+ */
 export function checkTime(jwt: Jwt, nowS: f64, skewS: f64): Status {
-  if (jwt.nbf > 0 && nowS + skewS < jwt.nbf) return Status.JwtNotYetValid;
-  if (jwt.exp > 0 && nowS > jwt.exp + skewS) return Status.JwtExpired;
+  const now = Math.floor(nowS);
+  if (jwt.nbf > 0 && now + skewS < jwt.nbf) return Status.JwtNotYetValid;
+  if (jwt.exp > 0 && now > jwt.exp + skewS) return Status.JwtExpired;
   return Status.Ok;
 }
 

@@ -3,7 +3,8 @@
 import * as path from "path";
 import { serve, Gateway } from "../../host/index";
 
-export const WASM = path.resolve(__dirname, "..", "..", "build", "jwt_authn.wasm");
+/** The filter under test; JWT_AUTHN_WASM points the suites at another build (e.g. an older one, to see a regression test fail). */
+export const WASM = process.env.JWT_AUTHN_WASM ?? path.resolve(__dirname, "..", "..", "build", "jwt_authn.wasm");
 
 export interface TestGateway {
   gw: Gateway;
@@ -12,7 +13,11 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(config: object | string, upstream: string, opts: { clusters?: Record<string, string>; workers?: number; wasm?: string } = {}): Promise<TestGateway> {
+export async function startGateway(
+  config: object | string,
+  upstream: string,
+  opts: { clusters?: Record<string, string>; workers?: number; wasm?: string; maxRequestHeadersCount?: number } = {},
+): Promise<TestGateway> {
   const logs: string[] = [];
   const gw = await serve({
     wasm: opts.wasm ?? WASM,
@@ -21,6 +26,7 @@ export async function startGateway(config: object | string, upstream: string, op
     clusters: opts.clusters ?? {},
     port: 0,
     workers: opts.workers ?? 2,
+    maxRequestHeadersCount: opts.maxRequestHeadersCount,
     logLevel: "info",
     log: (line: string) => logs.push(line),
   });

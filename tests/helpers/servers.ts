@@ -29,10 +29,13 @@ function closeServer(server: http.Server): Promise<void> {
   });
 }
 
-/** Answers `Hello World! <path>` like the walkthrough's backend, and records what reached it. */
-export async function startBackend(): Promise<Backend> {
+/**
+ * Answers `Hello World! <path>` like the walkthrough's backend, and records what reached it. `big` lifts
+ * Node's header limits (16 KiB, 2,000 lines), for tests that forward very large header maps.
+ */
+export async function startBackend(opts: { big?: boolean } = {}): Promise<Backend> {
   const requests: SeenRequest[] = [];
-  const server = http.createServer((req, res) => {
+  const server = http.createServer(opts.big ? { maxHeaderSize: 1 << 20 } : {}, (req, res) => {
     requests.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers });
     req.resume();
     req.on("end", () => {
@@ -40,6 +43,7 @@ export async function startBackend(): Promise<Backend> {
       res.end(`Hello World! ${req.url}`);
     });
   });
+  if (opts.big) server.maxHeadersCount = 0;
   const port = await listen(server);
   return { url: `http://127.0.0.1:${port}`, port, requests, close: () => closeServer(server) };
 }
@@ -92,8 +96,11 @@ export interface Reply {
   headers: http.IncomingHttpHeaders;
 }
 
-/** One plain HTTP/1.1 request (a new connection each time unless an agent is given). */
-export function request(url: string, opts: { method?: string; headers?: Record<string, string>; agent?: http.Agent } = {}): Promise<Reply> {
+/**
+ * One plain HTTP/1.1 request (a new connection each time unless an agent is given). A header given a list
+ * of values is sent as that many header lines.
+ */
+export function request(url: string, opts: { method?: string; headers?: Record<string, string | string[]>; agent?: http.Agent } = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: opts.method ?? "GET", headers: opts.headers, agent: opts.agent ?? false }, (res) => {
       const chunks: Buffer[] = [];

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { main, USAGE, type CliIo } from "../../host/cli";
+import { main, serveOptionsFromArgs, USAGE, type CliIo } from "../../host/cli";
 import { Data, fixture, get, RawConnection, startUpstream } from "./harness";
 
 function io(env: Record<string, string> = {}, untilShutdown?: CliIo["untilShutdown"]): CliIo & { outText: string[]; errText: string[] } {
@@ -44,6 +44,10 @@ test.each([
   [["serve", "--config", "C", "--upstream", "http://x", "--log-level", "loud"], 'jwt-authn-wasm: --log-level must be trace, debug, info, warn, error or critical, got "loud" (try --help)'],
   [["serve", "--config", "C", "--upstream", "http://x", "--cluster", "noequals"], 'jwt-authn-wasm: --cluster must be NAME=URL, got "noequals" (try --help)'],
   [["serve", "--config", "C", "--upstream", "http://x", "--fail-open=yes"], "jwt-authn-wasm: option --fail-open takes no value (try --help)"],
+  [
+    ["serve", "--config", "C", "--upstream", "http://x", "--max-request-headers-count", "0"],
+    "jwt-authn-wasm: --max-request-headers-count must be an integer from 1 to 4294967295, got 0 (try --help)",
+  ],
   [["serve", "--config", "BAD", "--upstream", "http://x"], "BADJSON"],
 ])("usage error %j exits 2", async (argv, message) => {
   const args = (argv as string[]).map((a) => (a === "C" ? path.join(dir, "config.json") : a === "BAD" ? path.join(dir, "bad.json") : a));
@@ -52,6 +56,13 @@ test.each([
   if (message === null) expect(x.errText).toEqual([USAGE]);
   else if (message === "BADJSON") expect(x.errText[0]).toMatch(/^jwt-authn-wasm: --config .*bad\.json is not valid JSON: /);
   else expect(x.errText).toEqual([message]);
+});
+
+test("--max-request-headers-count sets maxRequestHeadersCount (unset: serve's default, Envoy's 100)", () => {
+  const base = ["--config", path.join(dir, "config.json"), "--upstream", "http://127.0.0.1:1"];
+  expect(serveOptionsFromArgs([...base, "--max-request-headers-count", "500"], {}).maxRequestHeadersCount).toBe(500);
+  expect(serveOptionsFromArgs([...base, "--max-request-headers-count=7"], {}).maxRequestHeadersCount).toBe(7);
+  expect(serveOptionsFromArgs(base, {}).maxRequestHeadersCount).toBeUndefined();
 });
 
 test("a module the host refuses exits 1 with the HostError code", async () => {

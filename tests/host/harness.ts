@@ -322,9 +322,14 @@ const defaultHandler: UpstreamHandler = (req, res) => {
   res.end(`upstream saw ${req.method} ${req.url}`);
 };
 
-export async function startUpstream(handler: UpstreamHandler = defaultHandler): Promise<Upstream> {
+/** `options` go to node:http (e.g. a larger maxHeaderSize); maxHeadersCount sets the server's. */
+export async function startUpstream(
+  handler: UpstreamHandler = defaultHandler,
+  options: http.ServerOptions & { maxHeadersCount?: number } = {},
+): Promise<Upstream> {
   const requests: SeenUpstreamRequest[] = [];
-  const server = http.createServer((req, res) => {
+  const { maxHeadersCount, ...serverOptions } = options;
+  const server = http.createServer(serverOptions, (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
@@ -335,6 +340,7 @@ export async function startUpstream(handler: UpstreamHandler = defaultHandler): 
       handler(seen, res);
     });
   });
+  if (maxHeadersCount !== undefined) server.maxHeadersCount = maxHeadersCount;
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   const port = (server.address() as AddressInfo).port;
   return {

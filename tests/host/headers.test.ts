@@ -10,6 +10,7 @@ import {
   replyWithOut,
   startGateway,
   startUpstream,
+  waitFor,
   withoutNodeConnection,
   type TestGateway,
   type Upstream,
@@ -222,5 +223,30 @@ describe("header edits", () => {
       ["x-only", "1"],
       ["x-envoy-expected-rq-timeout-ms", "15000"],
     ]);
+  });
+});
+
+describe("access log", () => {
+  test("logs :path as the filter left it (what went upstream), not the client's request line", async () => {
+    const d = new Data({ path: ":path", clean: "/api/data?x=1" });
+    // Replaces :path, as the JWT filter does after taking a token from ?access_token=.
+    const wasm = await fixture(
+      d,
+      `(func (export "proxy_on_request_headers") (param $ctx i32) (param $n i32) (param $eos i32) (result i32)
+         (drop (call $replace_header (i32.const 0) ${d.ref("path")} ${d.ref("clean")}))
+         (i32.const 0))`,
+    );
+    const up = await startUpstream();
+    const t = await startGateway(wasm, { upstream: up.url, workers: 1 });
+    const c = await RawConnection.open(t.gw.port);
+    const r = await c.request(get("/api/data?x=1&access_token=SECRET-TOKEN", t.gw.port));
+    c.close();
+    expect(r.status).toBe(200);
+    expect(up.requests.map((q) => q.url)).toEqual(["/api/data?x=1"]);
+    await waitFor(() => t.logs.some((l) => l.includes('"GET ')), "access log");
+    expect(t.logs.filter((l) => l.includes('"GET '))).toEqual([expect.stringMatching(/^\[[^\]]+\] "GET \/api\/data\?x=1 HTTP\/1\.1" 200 via_upstream \d+ms$/)]);
+    expect(t.logs.join("\n")).not.toContain("SECRET-TOKEN");
+    await t.gw.close();
+    await up.close();
   });
 });
