@@ -37,6 +37,12 @@ export class DirectFilter {
   abiCalls = 0;
   /** Every line the module logged: "<level> <text>". */
   logs: string[] = [];
+  /** http calls started and not yet answered (tokens), the response being delivered, and shared data. */
+  calls: number[] = [];
+  private lastCallToken = 0;
+  private callResponse: { headers: Record<string, string>; body: Buffer } | null = null;
+  private shared = new Map<string, { value: Buffer; cas: number }>();
+  private casSeq = 0;
 
   constructor(wasmFile: string, configuration: string) {
     this.config = Buffer.from(configuration);
@@ -61,7 +67,9 @@ export class DirectFilter {
         self.logs.push(`${level} ${str(p, n)}`);
         return 0;
       },
-      proxy_get_buffer_bytes: (_t: number, _s: number, _m: number, pp: number, sp: number) => give(self.config, pp, sp),
+      proxy_get_buffer_bytes: (t: number, start: number, max: number, pp: number, sp: number) =>
+        // 4: the http call response body; anything else here is the plugin configuration.
+        t === 4 ? give((self.callResponse?.body ?? Buffer.alloc(0)).subarray(start, start + max), pp, sp) : give(self.config, pp, sp),
       proxy_get_property: () => 1,
       proxy_set_effective_context: () => 0,
       proxy_get_current_time_nanoseconds: (p: number) => {
@@ -73,8 +81,13 @@ export class DirectFilter {
         if (self.pairsFail) return 1; // WasmResult NotFound: the host call failed
         return give(self.pairs, pp, sp);
       },
-      proxy_get_header_map_value: (_m: number, kp: number, kn: number, pp: number, sp: number) => {
+      proxy_get_header_map_value: (m: number, kp: number, kn: number, pp: number, sp: number) => {
         const k = str(kp, kn);
+        if (m === 6) {
+          // The http call response headers.
+          const v = self.callResponse?.headers[k];
+          return v === undefined ? 1 : give(Buffer.from(v), pp, sp);
+        }
         const h = self.headers.find(([n]) => n === k);
         return h ? give(Buffer.from(h[1]), pp, sp) : 1;
       },
@@ -102,7 +115,26 @@ export class DirectFilter {
         return 0;
       },
       proxy_continue_stream: () => 0,
-      proxy_http_call: () => 2,
+      proxy_http_call: (..._a: number[]) => {
+        const tokenPtr = _a[_a.length - 1];
+        dv().setUint32(tokenPtr, ++self.lastCallToken, true);
+        self.calls.push(self.lastCallToken);
+        return 0;
+      },
+      // Shared data of one VM: a map with Envoy's CAS rules (cas 0 always writes).
+      proxy_get_shared_data: (kp: number, kn: number, vpp: number, vsp: number, casp: number) => {
+        const e = self.shared.get(str(kp, kn));
+        if (!e) return 1;
+        dv().setUint32(casp, e.cas, true);
+        return give(e.value, vpp, vsp);
+      },
+      proxy_set_shared_data: (kp: number, kn: number, vp: number, vn: number, cas: number) => {
+        const k = str(kp, kn);
+        const e = self.shared.get(k);
+        if (e && cas !== 0 && cas !== e.cas) return 8;
+        self.shared.set(k, { value: Buffer.from(Buffer.from(self.mem.buffer, vp, vn)), cas: ++self.casSeq });
+        return 0;
+      },
       proxy_define_metric: (_t: number, _p: number, _n: number, idPtr: number) => {
         dv().setUint32(idPtr, 4, true);
         return 0;
@@ -120,6 +152,17 @@ export class DirectFilter {
     this.ex._initialize();
     this.ex.proxy_on_context_create(1, 0);
     if (!this.ex.proxy_on_vm_start(1, 0) || !this.ex.proxy_on_configure(1, this.config.length)) throw new Error("configure failed");
+  }
+
+  /** Answers every pending http call (a JWKS fetch) with this response, through proxy_on_http_call_response. */
+  answerCalls(status: number, body: string, headers: Record<string, string> = {}): void {
+    const calls = this.calls;
+    this.calls = [];
+    for (const token of calls) {
+      this.callResponse = { headers: { ":status": String(status), ...headers }, body: Buffer.from(body) };
+      this.ex.proxy_on_http_call_response(1, token, 1 + Object.keys(headers).length, this.callResponse.body.length, 0);
+      this.callResponse = null;
+    }
   }
 
   /** One stream through the filter; returns the local reply status, or 200 when it continued. */
@@ -167,8 +210,7 @@ function median(fn: () => void, roundMs: number): number {
   return samples.sort((a, b) => a - b)[2];
 }
 
-export async function runDirectBench(): Promise<string[]> {
-  const wasm = path.resolve(__dirname, "..", "..", "jwt_authn.wasm");
+export async function runDirectBench(wasm = path.resolve(__dirname, "..", "..", "jwt_authn.wasm")): Promise<string[]> {
   const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const jwk = { ...(publicKey.export({ format: "jwk" }) as object), kid: "bench" };
   const b64u = (x: string | Buffer) => Buffer.from(x).toString("base64url");
@@ -188,9 +230,18 @@ export async function runDirectBench(): Promise<string[]> {
   const cached = new DirectFilter(wasm, config(1000));
   const uncached = new DirectFilter(wasm, config(0));
   const anon = new DirectFilter(wasm, JSON.stringify({ jwtRules: [{ issuer: "https://issuer.example.com", jwks: JSON.stringify({ keys: [jwk] }) }] }));
-  if (cached.request(withToken) !== 200 || uncached.request(withToken) !== 200 || anon.request(base) !== 200) throw new Error("bench self-check failed");
+  // The same token against a fetched key set (jwksUri): the configure-time fetch is answered at once.
+  const remote = new DirectFilter(wasm, JSON.stringify({
+    jwtRules: [{ issuer: "https://issuer.example.com", jwksUri: "https://issuer.example.com/keys", audiences: ["api"] }],
+    policies: [{ name: "p", rules: [{ from: [{ source: { requestPrincipals: ["*"] } }] }] }],
+  }));
+  remote.answerCalls(200, JSON.stringify({ keys: [jwk] }));
+  if (cached.request(withToken) !== 200 || uncached.request(withToken) !== 200 || anon.request(base) !== 200 || remote.request(withToken) !== 200) {
+    throw new Error("bench self-check failed");
+  }
   const roundMs = 300;
   const hit = median(() => cached.request(withToken), roundMs);
+  const remoteHit = median(() => remote.request(withToken), roundMs);
   const miss = median(() => uncached.request(withToken), roundMs);
   const none = median(() => anon.request(base), roundMs);
   const node = median(() => nodeVerify("sha256", Buffer.from(input), publicKey as KeyObject, sig), roundMs);
@@ -199,6 +250,7 @@ export async function runDirectBench(): Promise<string[]> {
     `  no token (policy-free rule)                         ${none.toFixed(1).padStart(8)} us`,
     `  RS256-2048 token, cache off (parse + verify + policy) ${miss.toFixed(1).padStart(6)} us`,
     `  RS256-2048 token, repeat (verified-token cache hit)  ${hit.toFixed(1).padStart(7)} us   = ${(100 * hit / miss).toFixed(0)}% of the uncached request`,
+    `  the same, key set fetched (jwksUri, shared, fresh)    ${remoteHit.toFixed(1).padStart(7)} us`,
     `  Node/OpenSSL crypto.verify of the same token         ${node.toFixed(1).padStart(7)} us   (cache hit = ${(hit / node).toFixed(2)}x one OpenSSL verify)`,
   ];
   for (const l of lines) console.log(l);

@@ -27,6 +27,8 @@ Options:
   --max-request-headers-count N
                        Envoy's max_headers_count: a request with more header lines gets 431
                        before the filter (default 100)
+  --admin-port N       Envoy-style admin listener on 127.0.0.1 (/stats, /stats/prometheus,
+                       /ready; 0 = any free port; default: none)
   --fail-open          let requests through when a VM has failed (default: answer 503)
   -h, --help           show this help
 `;
@@ -53,6 +55,7 @@ const VALUE_FLAGS = new Set([
   "plugin-name",
   "log-level",
   "max-request-headers-count",
+  "admin-port",
 ]);
 const BOOLEAN_FLAGS = new Set(["fail-open"]);
 
@@ -164,6 +167,7 @@ export function serveOptionsFromArgs(args: string[], env: Record<string, string 
     maxRequestHeadersCount: values.has("max-request-headers-count")
       ? intFlag("max-request-headers-count", values.get("max-request-headers-count") as string, 1, 2 ** 32 - 1)
       : undefined,
+    adminPort: values.has("admin-port") ? intFlag("admin-port", values.get("admin-port") as string, 0, 65535) : undefined,
     failOpen,
   };
 }
@@ -222,6 +226,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     throw e;
   }
   io.out(`jwt-authn-wasm: listening on ${gw.url} (${gw.workers.length} workers, upstream ${options.upstream})`);
+  if (gw.adminUrl !== undefined) io.out(`jwt-authn-wasm: admin on ${gw.adminUrl} (curl ${gw.adminUrl}/stats/prometheus)`);
   await (io.untilShutdown ? io.untilShutdown(gw) : waitForSignal());
   await gw.close();
   return 0;

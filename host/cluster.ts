@@ -1,11 +1,13 @@
 // Named upstream clusters and proxy_http_call: sends the call-out over node:http(s), buffers the
 // response, and reports it the way Envoy's AsyncClient does: any HTTP response (including Envoy's own
 // 503 on connect failure and 504 on timeout) is a response; a reset after the headers is a failure.
+// Timeouts run on the gateway's clock (clock.ts), which also tracks calls in flight for settle().
 // Also the shared upstream helpers (connection-specific header list, Envoy's reset texts).
 
 import http from "node:http";
 import https from "node:https";
 import { HeaderMap, lowerAscii } from "./headers";
+import { HostClock, type TimerHandle } from "./clock";
 
 export interface CalloutRequest {
   cluster: string;
@@ -107,7 +109,11 @@ export class ClusterManager {
   private readonly httpsAgent = new https.Agent({ keepAlive: true });
   private readonly inflight = new Set<http.ClientRequest>();
 
-  constructor(private readonly clusters: Map<string, URL>) {}
+  /** `clock` schedules call-out timeouts (virtual in manual mode) and tracks calls in flight for settle(). */
+  constructor(
+    private readonly clusters: Map<string, URL>,
+    private readonly clock: HostClock = new HostClock(),
+  ) {}
 
   has(name: string): boolean {
     return this.clusters.has(name);
@@ -152,24 +158,33 @@ export class ClusterManager {
     let finished = false;
     let connected = false;
     let gotHeaders = false;
-    let timer: NodeJS.Timeout | null = null;
+    let timer: TimerHandle | null = null;
     const sentAt = Date.now();
+    const work = this.clock.track();
     const finish = (r: CalloutResult): void => {
       if (finished) return;
       finished = true;
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       req.destroy();
+      work.finishingNow();
       // Always from the event loop, never inside the proxy_http_call invocation.
-      setImmediate(() => done(r));
+      setImmediate(() => {
+        try {
+          done(r);
+        } finally {
+          work.complete();
+        }
+      });
     };
     const localReply = (status: number, body: string): void =>
       finish({ kind: "response", headers: localReplyHeaders(status, body), body: Buffer.from(body), trailers: new HeaderMap() });
 
     if (call.timeoutMs > 0) {
-      timer = setTimeout(() => {
+      // Envoy's AsyncClient timeout, on the gateway's clock (virtual with ServeOptions.manualClock).
+      timer = this.clock.setTimer(call.timeoutMs, () => {
         if (gotHeaders) finish({ kind: "reset" });
         else localReply(504, UPSTREAM_TIMEOUT_BODY);
-      }, call.timeoutMs);
+      });
     }
     req.on("socket", (s) => {
       if (!s.connecting) connected = true;
@@ -197,8 +212,9 @@ export class ClusterManager {
     req.end(call.body.length > 0 ? call.body : undefined);
     return () => {
       finished = true;
-      if (timer) clearTimeout(timer);
+      timer?.cancel();
       req.destroy();
+      work.complete();
     };
   }
 

@@ -6,6 +6,7 @@
 import type { HeaderMap } from "./headers";
 import type { Pair } from "./abi/pairs";
 import type { WasmVm } from "./vm";
+import type { TimerHandle } from "./clock";
 
 /** A header map as an import sees it: null when unavailable; writable only in the right phase. */
 export interface MapAccess {
@@ -59,7 +60,7 @@ export class Context {
   /** True only while proxy_on_configure runs (buffer 7 readable). */
   configuring = false;
   tickPeriodMs = 0;
-  tickTimer: NodeJS.Timeout | null = null;
+  tickTimer: TimerHandle | null = null;
   /** Maps 6/7 and buffer 4, only while proxy_on_http_call_response runs. */
   callout: CalloutResponse | null = null;
   /** Buffer 8 (CallData), only while proxy_on_resolve_dns / proxy_on_foreign_function runs. */

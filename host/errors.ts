@@ -16,7 +16,9 @@ export type HostErrorCode =
   | "HOST_ERR_INSTANTIATE" // instantiation failed otherwise (trap in the start section, link error)
   | "HOST_ERR_VM_START_FAILED" // _initialize/main trapped, or on_context_create/on_vm_start failed
   | "HOST_ERR_CONFIGURE_FAILED" // proxy_on_configure returned 0 or trapped
-  | "HOST_ERR_LISTEN"; // the HTTP listener could not be opened
+  | "HOST_ERR_LISTEN" // the HTTP listener could not be opened
+  | "HOST_ERR_ADMIN_LISTEN" // the admin listener (ServeOptions.adminPort) could not be opened
+  | "HOST_ERR_NO_MANUAL_CLOCK"; // Gateway.advance() on a gateway started without manualClock
 
 export class HostError extends Error {
   readonly code: HostErrorCode;

@@ -15,7 +15,7 @@ import { hostImportTable } from "./abi/signatures";
 import type { BodyRef, Context, MapAccess } from "./context";
 import { binaryToBytes, bytesToBinary, HeaderMap } from "./headers";
 import type { WasmVm } from "./vm";
-import { wallClockNanos, wasiImports } from "./wasi";
+import { wasiImports } from "./wasi";
 import { StartSectionCall, WasmTrap } from "./traps";
 import type { WasmImports } from "./abi/wasm-api";
 
@@ -154,7 +154,8 @@ function proxyImports(vm: WasmVm): Record<string, Impl> {
     },
 
     proxy_get_current_time_nanoseconds(ptr: number): number {
-      return vm.writeU64(ptr, wallClockNanos() + vm.clockOffsetNs) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
+      // Envoy's dispatcher time source: the gateway's clock (shifted by advanceClock, virtual with manualClock).
+      return vm.writeU64(ptr, vm.services.clock.nowNs()) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },
 
     proxy_get_property(pathPtr: number, pathSize: number, ptrPtr: number, sizePtr: number): number {
@@ -408,10 +409,11 @@ function proxyImports(vm: WasmVm): Record<string, Impl> {
     proxy_grpc_send: () => WasmResult.NotFound,
 
     proxy_define_metric(type: number, namePtr: number, nameSize: number, idPtr: number): number {
-      type >>>= 0;
-      if (type > 2) return WasmResult.BadArgument;
+      // exports.cc reads the name first; Context::defineMetric then refuses a type > 2.
       const name = vm.read(namePtr, nameSize);
       if (!name) return WasmResult.InvalidMemoryAccess;
+      type >>>= 0;
+      if (type > 2) return WasmResult.BadArgument;
       const id = vm.metrics.define(type, name.toString("utf8"));
       return vm.writeU32(idPtr, id) ? WasmResult.Ok : WasmResult.InvalidMemoryAccess;
     },

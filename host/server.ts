@@ -13,6 +13,8 @@ import {
   type LogLevelName,
 } from "./abi/constants";
 import { loadModule } from "./abi/module";
+import { startAdmin, type AdminServer } from "./admin";
+import { HostClock } from "./clock";
 import { ClusterManager } from "./cluster";
 import { DEFAULT_MAX_REQUEST_HEADERS_COUNT, rejectTooManyHeaders } from "./codec";
 import { Logger, parseLogLevel, wasmLogPrefix } from "./log";
@@ -61,26 +63,66 @@ export interface ServeOptions {
    * lines gets 431 (details http1.too_many_headers) before any filter runs.
    */
   maxRequestHeadersCount?: number;
+  /**
+   * A test clock (default false: the system clocks and real timers). When true, the wall clock every VM
+   * reads (proxy_get_current_time_nanoseconds, WASI clock_time_get) starts at the real time of serve()
+   * and moves only through Gateway.advance()/advanceClock(); tick timers and proxy_http_call timeouts
+   * are virtual timers that advance() fires. Stream-level timers (routeTimeoutMs, streamIdleTimeoutMs)
+   * and everything on the wire stay on real time.
+   */
+  manualClock?: boolean;
+  /**
+   * Real milliseconds settle() (and advance(), after each timer it fires) waits for an in-flight
+   * proxy_http_call to complete before moving on (default 50). A call that takes longer stays in flight
+   * and completes later, or at its (virtual) timeout.
+   */
+  settleWindowMs?: number;
+  /** Envoy-style admin listener on 127.0.0.1 (/stats, /stats/prometheus, /ready); 0 = ephemeral. Default: none. */
+  adminPort?: number;
 }
 
 export interface WorkerInfo {
   id: number;
   readonly failed: boolean;
   memoryBytes(): number;
+  /**
+   * Test hook: fails this worker's VM exactly as a trap does ("Wasm VM failed" logged, fail-closed 503
+   * (or fail-open) for its requests, no more ticks, call-out and queue callbacks no longer delivered).
+   * Shared data and queues stay (they belong to the vm_id). Call it between VM calls (from a test), not
+   * from inside one.
+   */
+  crash(): void;
 }
 
 export interface Gateway {
   port: number;
   url: string;
+  /** The admin listener's base URL ("http://127.0.0.1:N") when ServeOptions.adminPort was given. */
+  adminUrl?: string;
   workers: WorkerInfo[];
   /** Custom metrics (wasmcustom.*) shared by all workers. */
   stats(): ReturnType<StatsStore["snapshot"]>;
   /**
-   * Moves the wall clock every VM reads through proxy_get_current_time_nanoseconds forward by `ms`
-   * (cumulative). A test hook for time-dependent behaviour (token expiry, key-set lifetimes); Envoy has no
-   * such knob.
+   * Moves the wall clock every VM reads (proxy_get_current_time_nanoseconds, WASI clock_time_get) forward
+   * by `ms` at once (cumulative). A test hook for time-dependent behaviour (token expiry, key-set
+   * lifetimes); Envoy has no such knob. Without manualClock it shifts the system clock's reading and
+   * no timer is affected. With manualClock it moves virtual time synchronously without firing anything:
+   * timers that became due fire (in due order, at the time reached) at the next advance() or settle().
    */
   advanceClock(ms: number): void;
+  /**
+   * manualClock only (else HostError HOST_ERR_NO_MANUAL_CLOCK): moves virtual time to now + ms, firing
+   * due ticks and call-out timeouts in time order (a tick re-arms one period after it fires, as Envoy).
+   * First, and after each firing, it settles (see settle()), so a server the test runs can answer a call
+   * a tick started and its callback runs before time moves on.
+   */
+  advance(ms: number): Promise<void>;
+  /**
+   * Without moving time: runs queued host callbacks (call-out responses, on_queue_ready, DNS) and waits
+   * until every in-flight proxy_http_call has completed or has been in flight for settleWindowMs of real
+   * time. With manualClock, timers left overdue by advanceClock() fire first.
+   */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -126,6 +168,8 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
   checkInt("routeTimeoutMs", opts.routeTimeoutMs, 0, 2 ** 31 - 1);
   checkInt("streamIdleTimeoutMs", opts.streamIdleTimeoutMs, 0, 2 ** 31 - 1);
   checkInt("bufferLimitBytes", opts.bufferLimitBytes, 1, 2 ** 31 - 1);
+  checkInt("adminPort", opts.adminPort, 0, 65535);
+  checkInt("settleWindowMs", opts.settleWindowMs, 0, 2 ** 31 - 1);
   // Envoy's proto: UInt32Value, gte 1.
   const maxRequestHeadersCount = opts.maxRequestHeadersCount ?? DEFAULT_MAX_REQUEST_HEADERS_COUNT;
   checkInt("maxRequestHeadersCount", maxRequestHeadersCount, 1, 2 ** 32 - 1);
@@ -154,7 +198,8 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
     failOpen: opts.failOpen ?? false,
     logPrefix: wasmLogPrefix(opts.pluginName ?? "", opts.rootId ?? "", opts.vmId ?? ""),
   };
-  const clusterManager = new ClusterManager(clusters);
+  const clock = new HostClock({ manual: opts.manualClock ?? false, settleWindowMs: opts.settleWindowMs });
+  const clusterManager = new ClusterManager(clusters, clock);
   const stats = new StatsStore();
   const vms: WasmVm[] = [];
   const releaseAll = (): void => {
@@ -164,12 +209,13 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
     }
     vms.length = 0;
     clusterManager.close();
+    clock.close();
   };
   try {
     for (let i = 0; i < workers; i++) {
       sharedStore.acquire(plugin.vmId);
       try {
-        vms.push(WasmVm.create(loaded, i, { logger, plugin, stats, shared: sharedStore, clusters: clusterManager }));
+        vms.push(WasmVm.create(loaded, i, { logger, plugin, stats, shared: sharedStore, clusters: clusterManager, clock }));
       } catch (e) {
         sharedStore.release(plugin.vmId);
         throw e;
@@ -246,7 +292,17 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
   const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
 
   let closing: Promise<void> | null = null;
-  return {
+  let admin: AdminServer | null = null;
+  if (opts.adminPort !== undefined) {
+    try {
+      admin = await startAdmin({ port: opts.adminPort, stats, state: () => (closing ? "DRAINING" : "LIVE") });
+    } catch (e) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      releaseAll();
+      throw e;
+    }
+  }
+  const gateway: Gateway = {
     port: address.port,
     url: `http://${urlHost}:${address.port}`,
     workers: vms.map((vm) => ({
@@ -255,14 +311,29 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
         return vm.failed;
       },
       memoryBytes: () => vm.memoryBytes(),
+      crash: () => vm.crash(),
     })),
     stats: () => stats.snapshot(),
     advanceClock(ms: number): void {
-      for (const vm of vms) vm.clockOffsetNs += BigInt(Math.round(ms * 1e6));
+      clock.shift(ms);
+    },
+    advance(ms: number): Promise<void> {
+      if (!clock.manual) {
+        return Promise.reject(new HostError("HOST_ERR_NO_MANUAL_CLOCK", "advance() needs serve({ manualClock: true })"));
+      }
+      return clock.advance(ms);
+    },
+    settle(): Promise<void> {
+      return clock.settle();
     },
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        let pending = admin ? 2 : 1;
+        const oneDone = (): void => {
+          if (--pending === 0) resolve();
+        };
+        server.close(oneDone);
+        void admin?.close().then(oneDone);
         for (const s of [...core.active]) s.destroy();
         for (const s of sockets) s.destroy();
         releaseAll();
@@ -270,4 +341,6 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
       return closing;
     },
   };
+  if (admin) gateway.adminUrl = admin.url;
+  return gateway;
 }

@@ -11,6 +11,7 @@ import type { Logger } from "./log";
 import { StatsStore, VmMetrics } from "./stats";
 import type { SharedStore } from "./shared";
 import type { ClusterManager, CalloutResult, CalloutRequest } from "./cluster";
+import type { HostClock, PendingWork } from "./clock";
 import { buildImports } from "./imports";
 import { StartSectionCall, WasmTrap } from "./traps";
 import { wasmApi, type WasmInstance, type WasmMemory } from "./abi/wasm-api";
@@ -32,6 +33,8 @@ export interface VmServices {
   stats: StatsStore;
   shared: SharedStore;
   clusters: ClusterManager;
+  /** The gateway's time source: wall clock, tick timers (real or manual, see clock.ts). */
+  clock: HostClock;
   onFailed?: (vm: WasmVm) => void;
 }
 
@@ -56,8 +59,6 @@ export class WasmVm {
   readonly vmContext: Context;
   /** Message of the last trap, for HostErrors at start-up. */
   lastFailure = "";
-  /** Added to the wall clock the module reads (Gateway.advanceClock, for tests of time-dependent code). */
-  clockOffsetNs = 0n;
 
   private memory: WasmMemory | null = null;
   private view: Uint8Array = new Uint8Array(0);
@@ -69,7 +70,7 @@ export class WasmVm {
   private nextHttpCallToken = 0;
   private nextDnsToken = 0;
   private readonly pendingCallouts = new Map<number, () => void>();
-  private readonly pendingTimers = new Set<NodeJS.Immediate>();
+  private readonly pendingTimers = new Map<NodeJS.Immediate, PendingWork>();
 
   private constructor(
     readonly workerId: number,
@@ -281,6 +282,16 @@ export class WasmVm {
     this.services.onFailed?.(this);
   }
 
+  /**
+   * Test hook (WorkerInfo.crash): fails the VM exactly as a trap in a callback does (logged, marked
+   * failed, ticks stopped, call-out callbacks no longer delivered, fail-closed 503s), from outside any
+   * VM call. Shared data and queues it wrote stay, as Envoy keeps them while the vm_id lives.
+   */
+  crash(): void {
+    if (this.closed) return;
+    this.fail("crash (test hook)", new WasmTrap("unreachable"));
+  }
+
   private backtrace(error: unknown): string {
     const frames: string[] = [];
     for (const line of wasmStackLines(error)) {
@@ -387,30 +398,38 @@ export class WasmVm {
   // ---------------------------------------------------------------------------------------------
   // Root-context events
 
-  /** proxy_set_tick_period_milliseconds on a root context: 0 disables; re-armed after each tick. */
+  /**
+   * proxy_set_tick_period_milliseconds on a root context (Envoy's Wasm::setTickPeriod): any running
+   * timer is stopped; a period > 0 starts a new one, so the first tick comes one period after this
+   * call even when a timer was already running; 0 stops ticking.
+   */
   setTickPeriod(root: Context, periodMs: number): void {
     root.tickPeriodMs = periodMs;
-    if (periodMs === 0) {
-      this.clearTick(root);
-      return;
-    }
-    if (root.tickTimer === null) this.armTick(root);
+    this.clearTick(root);
+    if (periodMs > 0) this.armTick(root);
   }
 
+  /** Envoy's tickHandler: on_tick, then the timer is re-enabled with the period current then. */
   private armTick(root: Context): void {
-    const timer = setTimeout(() => {
-      root.tickTimer = null;
-      if (this.failed || this.closed || root.deleted || root.tickPeriodMs === 0) return;
-      if (!this.fns.has("proxy_on_tick")) return;
-      this.call("proxy_on_tick", root, [root.id]);
-      if (!this.failed && !this.closed && root.tickPeriodMs > 0 && root.tickTimer === null) this.armTick(root);
-    }, root.tickPeriodMs);
-    timer.unref();
-    root.tickTimer = timer;
+    // On the gateway's clock: setTimeout (unref'd) in real mode, the virtual timer queue in manual mode.
+    const handle = this.services.clock.setTimer(
+      root.tickPeriodMs,
+      () => {
+        if (root.tickTimer === handle) root.tickTimer = null;
+        if (this.failed || this.closed || root.deleted || root.tickPeriodMs === 0) return;
+        if (!this.fns.has("proxy_on_tick")) return;
+        this.call("proxy_on_tick", root, [root.id]);
+        if (this.failed || this.closed || root.deleted || root.tickPeriodMs === 0) return;
+        this.clearTick(root);
+        this.armTick(root);
+      },
+      { unref: true },
+    );
+    root.tickTimer = handle;
   }
 
   private clearTick(ctx: Context): void {
-    if (ctx.tickTimer) clearTimeout(ctx.tickTimer);
+    ctx.tickTimer?.cancel();
     ctx.tickTimer = null;
   }
 
@@ -465,6 +484,7 @@ export class WasmVm {
   startDnsResolve(root: Context, name: string): number {
     this.nextDnsToken = (this.nextDnsToken + 1) >>> 0 || 1;
     const token = this.nextDnsToken;
+    const work = this.services.clock.track();
     import("node:dns")
       .then((dns) => dns.promises.lookup(name, { all: true }))
       .then(
@@ -472,6 +492,7 @@ export class WasmVm {
         () => null,
       )
       .then((addrs) => {
+        work.finishingNow();
         if (this.failed || this.closed || root.deleted) return;
         let data = Buffer.alloc(0);
         if (addrs !== null) {
@@ -486,16 +507,23 @@ export class WasmVm {
         } finally {
           root.callData = null;
         }
-      });
+      })
+      .finally(() => work.complete());
     return token;
   }
 
   private post(fn: () => void): void {
+    const work = this.services.clock.track();
+    work.finishingNow();
     const h = setImmediate(() => {
       this.pendingTimers.delete(h);
-      fn();
+      try {
+        fn();
+      } finally {
+        work.complete();
+      }
     });
-    this.pendingTimers.add(h);
+    this.pendingTimers.set(h, work);
   }
 
   /** Plugin shutdown: on_done(root); on_delete follows when it returns non-zero, else after proxy_done. */
@@ -516,7 +544,10 @@ export class WasmVm {
     for (const c of this.contexts.values()) this.clearTick(c);
     for (const cancel of this.pendingCallouts.values()) cancel();
     this.pendingCallouts.clear();
-    for (const h of this.pendingTimers) clearImmediate(h);
+    for (const [h, work] of this.pendingTimers) {
+      clearImmediate(h);
+      work.complete();
+    }
     this.pendingTimers.clear();
   }
 

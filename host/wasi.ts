@@ -10,14 +10,6 @@ import { WasmTrap } from "./traps";
 
 type Impl = (...args: never[]) => number | void;
 
-const monotonicNanos = (): bigint => process.hrtime.bigint();
-
-/** Wall-clock nanoseconds since the Unix epoch. */
-export function wallClockNanos(): bigint {
-  const ms = performance.timeOrigin + performance.now();
-  return BigInt(Math.floor(ms)) * 1_000_000n + BigInt(Math.floor((ms % 1) * 1e6));
-}
-
 export function wasiImports(vm: WasmVm): Record<string, Impl> {
   const ok = (written: boolean): number => (written ? WasiErrno.SUCCESS : WasiErrno.FAULT);
   const stdio = (fd: number): boolean => fd === 1 || fd === 2;
@@ -126,8 +118,11 @@ export function wasiImports(vm: WasmVm): Record<string, Impl> {
     args_get: () => WasiErrno.SUCCESS,
     clock_time_get(clockId: number, _precision: bigint, resultPtr: number): number {
       let t: bigint;
-      if (clockId === 0) t = wallClockNanos();
-      else if (clockId === 1) t = monotonicNanos();
+      // proxy-wasm-cpp-host: realtime is getCurrentTimeNanoseconds (the same clock as
+      // proxy_get_current_time_nanoseconds), monotonic getMonotonicTimeNanoseconds; both are the
+      // gateway's clock here, so advanceClock and the manual clock move them too.
+      if (clockId === 0) t = vm.services.clock.nowNs();
+      else if (clockId === 1) t = vm.services.clock.monotonicNs();
       else return WasiErrno.NOTSUP;
       return ok(vm.writeU64(resultPtr, t));
     },

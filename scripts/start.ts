@@ -1,14 +1,15 @@
 // `npm start`: Istio's JWT walkthrough on this machine. Builds the filter if needed, then starts on
 // 127.0.0.1 a backend ("Hello World! <path>"), a JWKS server with Istio's public sample key set, and the
 // gateway (the compiled filter in the local proxy-wasm host) on port 8080 (PORT overrides), configured from
-// the walkthrough's two YAML resources in envoy/istio/. It prints the three curl commands to try.
+// the walkthrough's two YAML resources in envoy/istio/, with an Envoy-style admin listener on 9901
+// (ADMIN_PORT overrides; any free port when taken). It prints the curl commands to try.
 import * as fs from "fs";
 import * as path from "path";
 import * as http from "http";
 import * as crypto from "crypto";
 import { AddressInfo } from "net";
 import { ROOT, buildWasm, wasmIsStale } from "./build-wasm";
-import { serve } from "../host/index";
+import { HostError, serve, type Gateway, type ServeOptions } from "../host/index";
 import { translateIstio } from "../host/istio/translate";
 
 const SAMPLES = path.join(ROOT, "envoy", "istio", "samples");
@@ -51,14 +52,24 @@ async function main(): Promise<void> {
   });
   const config = translateIstio(fs.readFileSync(path.join(ROOT, "envoy", "istio", "jwt-walkthrough.yaml"), "utf8"));
   const port = process.env.PORT ? Number(process.env.PORT) : 8080;
-  const gw = await serve({
+  const adminPort = process.env.ADMIN_PORT ? Number(process.env.ADMIN_PORT) : 9901;
+  const options: ServeOptions = {
     wasm: path.join(ROOT, "build", "jwt_authn.wasm"),
     configuration: JSON.stringify(config),
     upstream: `http://127.0.0.1:${portOf(backend)}`,
     clusters: { [JWKS_CLUSTER]: `http://127.0.0.1:${portOf(jwks)}` },
     port,
     workers: 2,
-  });
+    adminPort,
+  };
+  let gw: Gateway;
+  try {
+    gw = await serve(options);
+  } catch (e) {
+    // The admin port is taken (another Envoy?): any free one will do for the demo.
+    if (!(e instanceof HostError && e.code === "HOST_ERR_ADMIN_LISTEN")) throw e;
+    gw = await serve({ ...options, adminPort: 0 });
+  }
   const gwUrl = `http://127.0.0.1:${gw.port}`;
   const token = fs.readFileSync(path.join(SAMPLES, "demo.jwt"), "utf8").trim();
   console.log(`
@@ -66,16 +77,19 @@ jwt-authn-wasm demo: Istio's JWT walkthrough (envoy/istio/jwt-walkthrough.yaml)
   gateway  ${gwUrl}   build/jwt_authn.wasm in the local proxy-wasm host, 2 worker VMs
   backend  http://127.0.0.1:${portOf(backend)}   answers "Hello World! <path>"
   JWKS     http://127.0.0.1:${portOf(jwks)}   Istio's sample key set, reached as cluster ${JWKS_CLUSTER}
+  admin    ${gw.adminUrl}   Envoy-style /stats, /stats/prometheus, /ready
 
 Try, in another shell:
 
   export GW=${gwUrl}
+  export ADMIN=${gw.adminUrl}
   export TOKEN=${token}
   export TOKEN_FROM_OTHER_ISSUER=${otherIssuerToken()}
 
   curl $GW/                                                     # 403  RBAC: access denied
   curl -H "Authorization: Bearer $TOKEN_FROM_OTHER_ISSUER" $GW/  # 401  Jwt issuer is not configured
   curl -H "Authorization: Bearer $TOKEN" $GW/                    # 200  Hello World! /
+  curl $ADMIN/stats/prometheus                                  # the filter's counters, as Envoy exports them
 
 Ctrl-C stops it.
 `);

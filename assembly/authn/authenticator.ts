@@ -27,6 +27,8 @@ export class TokenCheck {
   /** The rules the token may be valid under, in configuration order, and the next one to try. */
   candidates: JwtRule[] = [];
   next: i32 = 0;
+  /** Whether the current candidate already refetched its key set for an unknown kid (once per candidate). */
+  refetched: bool = false;
   /** The first candidate's failure: the answer when none accepts. */
   failure: Status = Status.Ok;
   /** The rule that accepted the token. */
@@ -38,6 +40,7 @@ export class TokenCheck {
   reject(s: Status): void {
     if (this.failure == Status.Ok) this.failure = s;
     this.next++;
+    this.refetched = false;
   }
 }
 

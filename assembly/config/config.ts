@@ -1,7 +1,8 @@
 // Owns the compiled plugin configuration: what onConfigure builds once from the JSON (Istio's
 // RequestAuthentication `jwtRules` and AuthorizationPolicy specs) and what the request path only reads.
 import { Jwks } from "../jwks/jwks";
-import { RemoteJwks } from "../jwks/remote";
+import { RemoteSet } from "../jwks/remote";
+import { FetchTarget } from "../util/uri";
 
 export class HeaderLocation {
   constructor(public name: string, public prefix: string) {}
@@ -12,15 +13,24 @@ export class JwtRule {
   issuer: string = "";
   /** Inline key set, parsed at configure time (null for a remote one). */
   localJwks: Jwks | null = null;
+  /** Where a `jwksUri` rule fetches its keys (null for inline keys and for OIDC discovery). */
+  jwksTarget: FetchTarget | null = null;
   /**
-   * The fetched key set of a `jwksUri` rule (null for an inline one), made by the root when it takes this
-   * configuration: a request resumed after a fetch verifies against exactly the set it waited for.
+   * OIDC discovery (a rule with neither `jwks` nor `jwksUri`, as Istio): the issuer's
+   * `/.well-known/openid-configuration`, through the issuer's cluster (`jwksCluster` overrides it).
    */
-  remote: RemoteJwks | null = null;
-  jwksUri: string = "";
+  discoveryTarget: FetchTarget | null = null;
+  /** `jwksCluster` as configured ("" for the default name). */
   jwksCluster: string = "";
-  jwksAuthority: string = "";
-  jwksPath: string = "";
+  /**
+   * The root's shared, refreshed copy of the `jwksUri` set or of the discovery document, attached when
+   * the root takes this configuration: a paused request resumes on exactly the set it waited for.
+   */
+  remote: RemoteSet | null = null;
+  /** Key-set lifecycle (extensions beyond Istio): lifetime (0: Cache-Control max-age, else 10 min), stale serving, refetch floor. */
+  cacheDurationMs: f64 = 0;
+  staleTtlMs: f64 = 24 * 3600 * 1000;
+  minRefetchIntervalMs: f64 = 60 * 1000;
   /** Normalized (scheme and one trailing slash dropped), as CheckAudience compares them. */
   audiences: string[] = [];
   fromHeaders: HeaderLocation[] = [];
@@ -78,6 +88,8 @@ export class Config {
   rules: JwtRule[] = [];
   policies: Policy[] = [];
   hasAllow: bool = false;
+  /** Requests one VM keeps paused waiting for key sets; beyond it a request fails at once. */
+  maxPausedRequests: i32 = 1000;
   /** Every outputPayloadToHeader name, removed from each incoming request before extraction. */
   sanitizeHeaders: string[] = [];
 }

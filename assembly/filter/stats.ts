@@ -1,6 +1,26 @@
-// Owns the filter's counters, named after Envoy's jwt_authn and RBAC stats (Envoy shows them as
-// `wasmcustom.jwt_authn.allowed` …). Defined once per root context; incremented on the request path.
-import { Counter } from "@solo-io/proxy-runtime/assembly";
+// Owns the filter's metrics, named after Envoy's jwt_authn and RBAC stats under our prefix (Envoy shows
+// them as `wasmcustom.jwt_authn.allowed` …): counters for verdicts, the token cache and every key-set
+// fetch outcome, one counter per denial reason (the proxy-wasm metrics ABI has no tags), and a gauge of
+// each fetched set's age. Defined once per root context (reasons and gauges on first use).
+import { Counter, Gauge } from "@solo-io/proxy-runtime/assembly";
+import { Status, statusString } from "../status";
+
+/** `Jwt is expired` → `jwt_is_expired`: a stat-name-safe form of a status string or a URI. */
+export function statName(s: string): string {
+  let out = "";
+  let sep = false;
+  for (let i = 0; i < s.length && out.length < 120; i++) {
+    const c = s.charCodeAt(i);
+    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a);
+    const upper = c >= 0x41 && c <= 0x5a;
+    if (alnum || upper) {
+      if (sep && out.length > 0) out += "_";
+      sep = false;
+      out += String.fromCharCode(upper ? c + 32 : c);
+    } else sep = true;
+  }
+  return out;
+}
 
 export class Stats {
   allowed: Counter = new Counter("jwt_authn.allowed");
@@ -9,6 +29,36 @@ export class Stats {
   jwtCacheMiss: Counter = new Counter("jwt_authn.jwt_cache_miss");
   jwksFetchSuccess: Counter = new Counter("jwt_authn.jwks_fetch_success");
   jwksFetchFailed: Counter = new Counter("jwt_authn.jwks_fetch_failed");
+  jwksFetchNotModified: Counter = new Counter("jwt_authn.jwks_fetch_not_modified");
+  jwksKidMissRefetch: Counter = new Counter("jwt_authn.jwks_kid_miss_refetch");
+  jwksStaleServed: Counter = new Counter("jwt_authn.jwks_stale_served");
+  jwksPausedOverflow: Counter = new Counter("jwt_authn.jwks_paused_overflow");
   rbacAllowed: Counter = new Counter("rbac.allowed");
   rbacDenied: Counter = new Counter("rbac.denied");
+  private reasons: Map<i32, Counter> = new Map();
+  private ages: Map<string, Gauge> = new Map();
+
+  /** `jwt_authn.denied_<reason>`, e.g. `jwt_authn.denied_jwt_is_expired`, next to the total. */
+  deny(s: Status): void {
+    this.denied.increment(1);
+    const k = <i32>s;
+    let c: Counter;
+    if (this.reasons.has(k)) c = this.reasons.get(k);
+    else {
+      c = new Counter("jwt_authn.denied_" + statName(statusString(s)));
+      this.reasons.set(k, c);
+    }
+    c.increment(1);
+  }
+
+  /** `jwt_authn.jwks_age_seconds.<uri>`: seconds since the set was last confirmed good. */
+  recordAge(uri: string, seconds: f64): void {
+    let g: Gauge;
+    if (this.ages.has(uri)) g = this.ages.get(uri);
+    else {
+      g = new Gauge("jwt_authn.jwks_age_seconds." + statName(uri));
+      this.ages.set(uri, g);
+    }
+    g.record(seconds > 0 ? <u64>seconds : 0);
+  }
 }

@@ -11,11 +11,12 @@ import { Extractor, LocationKind, removeQueryParam } from "../authn/extractor";
 import { TokenCheck, beginToken, checkRuleClaims, verifyWithKeys } from "../authn/authenticator";
 import { TokenCache } from "../authn/cache";
 import { Jwks } from "../jwks/jwks";
-import { KeyWaiter, RemoteJwks } from "../jwks/remote";
+import { KeyWaiter, RemoteSet, DocKind, Need } from "../jwks/remote";
+import { KeySets } from "../jwks/keysets";
 import { Principal } from "../authz/principal";
 import { evaluatePolicies } from "../authz/policy";
 import { realmFor, sendAuthnFailure, sendRbacDenied, sendNotConfigured, sendHeadersUnreadable } from "./reply";
-import { nowSeconds } from "./clock";
+import { nowMs } from "./clock";
 import { JwtRoot } from "./root";
 
 // Never mutated: fields are replaced, not written into.
@@ -24,7 +25,7 @@ const NO_PRINCIPAL: Principal = new Principal();
 
 /** A paused request, tied to the one key set it waits for. */
 class StreamWaiter extends KeyWaiter {
-  constructor(public stream: JwtStream, remote: RemoteJwks) {
+  constructor(public stream: JwtStream, remote: RemoteSet) {
     super(remote);
   }
   contextId(): u32 {
@@ -47,16 +48,17 @@ export class JwtStream extends Context {
    */
   private cfg: Config | null = null;
   private cache: TokenCache = new TokenCache(0, 0);
+  private keySets: KeySets | null = null;
   // A shared empty list until a request carries a token: an anonymous request allocates no per-token state.
   private checks: TokenCheck[] = NO_CHECKS;
   private next: i32 = 0;
-  private nowS: f64 = 0;
+  private nowMs: f64 = 0;
   private path: string = "";
   private authority: string = "";
   private scheme: string = "";
   private principal: Principal = NO_PRINCIPAL;
-  /** The key set a fetch just delivered, for the candidate that waited for it (used once). */
-  private delivered: RemoteJwks | null = null;
+  /** Set by checkKeys when it paused the request. */
+  private waiting: bool = false;
 
   constructor(context_id: u32, root: JwtRoot) {
     super(context_id, root);
@@ -72,6 +74,7 @@ export class JwtStream extends Context {
     }
     this.cfg = cfg;
     this.cache = this.jwtRoot.cache;
+    this.keySets = this.jwtRoot.keySets;
     // One host call for the whole map (names arrive lower-cased); a forwarded-payload header is never a
     // token location, and a client must not forge it: Envoy removes it from every request first.
     const view = readRequestHeaders(extractor.headerNames, cfg.sanitizeHeaders);
@@ -102,17 +105,20 @@ export class JwtStream extends Context {
     const checks = new Array<TokenCheck>(tokens.length);
     for (let i = 0; i < tokens.length; i++) unchecked(checks[i] = new TokenCheck(unchecked(tokens[i])));
     this.checks = checks;
-    this.nowS = nowSeconds();
+    this.nowMs = nowMs();
     return this.proceed(cfg);
   }
 
-  /** Resumes after a fetch of `remote`: the root made this context effective before calling. */
-  keysReady(remote: RemoteJwks, ok: bool): void {
+  /**
+   * Resumes after the attempt on `remote` this request waited for ended (or its timeout passed): the
+   * key sets made this context effective before calling. With no usable set the candidate fails.
+   */
+  keysReady(remote: RemoteSet, ok: bool): void {
     const cfg = this.cfg;
     if (cfg === null || this.next >= this.checks.length) return;
     const t = unchecked(this.checks[this.next]);
-    if (ok) this.delivered = remote;
-    else t.reject(Status.JwksFetchFail);
+    this.nowMs = nowMs();
+    if (!ok) t.reject(Status.JwksFetchFail);
     if (this.proceed(cfg) == FilterHeadersStatusValues.Continue) continue_request();
   }
 
@@ -122,23 +128,55 @@ export class JwtStream extends Context {
 
   private fail(s: Status, tokenPresent: bool): void {
     const stats = this.jwtRoot.stats;
-    if (stats !== null) stats.denied.increment(1);
+    if (stats !== null) stats.deny(s);
     sendAuthnFailure(s, realmFor(this.scheme, this.authority, this.path), tokenPresent);
   }
 
+  /** Pauses on a set; false when this VM already holds the most paused requests it may. */
+  private pauseOn(ks: KeySets, rs: RemoteSet): bool {
+    if (!ks.pause(rs, new StreamWaiter(this, rs), this.nowMs)) return false;
+    this.jwtRoot.updateTick();
+    return true;
+  }
+
   /**
-   * The key set of a candidate rule: inline, the set a fetch just delivered for it, or a fresh fetched
-   * copy; null when a fetch is needed.
+   * One candidate's keys and signature: inline keys, or the rule's shared set (waiting while it is
+   * fetched, or refetched once for an unknown kid). Returns Ok or a failure; `Status.Ok` with
+   * `this.waiting` set means the request is paused and resumes at the same candidate.
    */
-  private keysFor(rule: JwtRule): Jwks | null {
+  private checkKeys(t: TokenCheck, rule: JwtRule): Status {
     const local = rule.localJwks;
-    if (local !== null) return local;
-    const rj = rule.remote;
-    if (rj === null) return null;
-    const d = this.delivered;
-    this.delivered = null;
-    if (d === rj) return rj.jwks;
-    return rj.fresh(this.nowS);
+    if (local !== null) return verifyWithKeys(t, local, this.cache);
+    const ks = this.keySets;
+    if (ks === null) return Status.JwksFetchFail;
+    for (let round = 0; round < 3; round++) {
+      const rs = ks.jwksSetFor(rule);
+      if (rs === null) return Status.JwksFetchFail;
+      const jwks: Jwks | null = rs.kind == DocKind.Jwks ? rs.current(this.nowMs) : null;
+      if (jwks === null) {
+        const need = ks.acquire(rs, this.nowMs);
+        if (need == Need.Ready) continue;
+        if (need == Need.Wait && this.pauseOn(ks, rs)) {
+          this.waiting = true;
+          return Status.Ok;
+        }
+        return Status.JwksFetchFail;
+      }
+      const stats = this.jwtRoot.stats;
+      if (stats !== null && rs.stale(this.nowMs)) stats.jwksStaleServed.increment(1);
+      const s = verifyWithKeys(t, jwks, this.cache);
+      if (s != Status.JwksKidAlgMismatch || t.refetched) return s;
+      // A kid the set does not know: one refetch (single-flight, rate-limited), then the answer stands.
+      t.refetched = true;
+      const need = ks.kidMiss(rs, rs.version, this.nowMs);
+      if (need == Need.Ready) continue;
+      if (need == Need.Wait && this.pauseOn(ks, rs)) {
+        this.waiting = true;
+        return Status.Ok;
+      }
+      return s;
+    }
+    return Status.JwksFetchFail;
   }
 
   /**
@@ -159,17 +197,12 @@ export class JwtStream extends Context {
       }
       while (t.accepted === null && t.next < t.candidates.length) {
         const rule = unchecked(t.candidates[t.next]);
-        let s = checkRuleClaims(rule, t.jwt, this.nowS);
+        let s = checkRuleClaims(rule, t.jwt, this.nowMs / 1000);
         if (s == Status.Ok) {
-          const jwks = this.keysFor(rule);
-          if (jwks === null) {
-            const rj = rule.remote;
-            if (rj !== null && this.jwtRoot.waitForKeys(rj, new StreamWaiter(this, rj))) {
-              return FilterHeadersStatusValues.StopIteration;
-            }
-            s = Status.JwksFetchFail;
-          } else {
-            s = verifyWithKeys(t, jwks, this.cache);
+          s = this.checkKeys(t, rule);
+          if (this.waiting) {
+            this.waiting = false;
+            return FilterHeadersStatusValues.StopIteration;
           }
         }
         if (s == Status.Ok) t.accepted = rule;

@@ -69,7 +69,8 @@ test("the issuer must still be configured for the location the cached token came
 test("an entry dies when its key leaves the key set (rotation), unlike Envoy's cache", async () => {
   const k2 = makeRsaKey("k2");
   const jwks = await startJwksServer({ kind: "ok", body: jwksOf(key) });
-  const g = await startGateway({ jwtRules: [{ issuer: "r", jwksUri: "https://idp.example.com/keys" }] }, backend.url, {
+  // staleTtl 0s: past its lifetime the set is not served stale, so the next request refetches (Envoy's behaviour).
+  const g = await startGateway({ jwtRules: [{ issuer: "r", jwksUri: "https://idp.example.com/keys", staleTtl: "0s" }] }, backend.url, {
     workers: 1, clusters: { "outbound|443||idp.example.com": jwks.url },
   });
   try {
@@ -96,7 +97,8 @@ test("an entry dies when its key leaves the key set (rotation), unlike Envoy's c
 
 test("a refetched key set with the same keys keeps the entries", async () => {
   const jwks = await startJwksServer({ kind: "ok", body: jwksOf(key) });
-  const g = await startGateway({ jwtRules: [{ issuer: "r", jwksUri: "https://idp.example.com/keys" }] }, backend.url, {
+  // staleTtl 0s: past its lifetime the set is not served stale, so the next request refetches (Envoy's behaviour).
+  const g = await startGateway({ jwtRules: [{ issuer: "r", jwksUri: "https://idp.example.com/keys", staleTtl: "0s" }] }, backend.url, {
     workers: 1, clusters: { "outbound|443||idp.example.com": jwks.url },
   });
   try {

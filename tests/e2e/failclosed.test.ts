@@ -234,7 +234,8 @@ describe("a cache hit gives the answer a miss gives (defects 5 and 6)", () => {
 
   test("a key re-published under another kid and alg: a cached token is refused as with the cache off", async () => {
     const jwks = await startJwksServer({ kind: "ok", body: jwksOf(key) });
-    const rule = { issuer: ISS, jwksUri: `${jwks.url}/jwks`, jwksCluster: "jwks" };
+    // staleTtl 0s: past its lifetime the set is refetched before the next request is answered (Envoy's behaviour).
+    const rule = { issuer: ISS, jwksUri: `${jwks.url}/jwks`, jwksCluster: "jwks", staleTtl: "0s" };
     const on = await startGateway({ jwtRules: [rule] }, backend.url, { workers: 1, clusters: { jwks: jwks.url } });
     const off = await startGateway({ jwtRules: [rule], tokenCache: { maxEntries: 0 } }, backend.url, { workers: 1, clusters: { jwks: jwks.url } });
     try {
@@ -257,7 +258,7 @@ describe("a cache hit gives the answer a miss gives (defects 5 and 6)", () => {
 
   test("two requests waiting on one fetch with the same cached token, after the key is re-encoded, keep the cache whole", async () => {
     const jwks = await startJwksServer({ kind: "ok", body: jwksOf(key) });
-    const g = await startGateway({ jwtRules: [{ issuer: ISS, jwksUri: `${jwks.url}/jwks`, jwksCluster: "jwks" }] }, backend.url,
+    const g = await startGateway({ jwtRules: [{ issuer: ISS, jwksUri: `${jwks.url}/jwks`, jwksCluster: "jwks", staleTtl: "0s" }] }, backend.url,
       { workers: 1, clusters: { jwks: jwks.url } });
     try {
       const t = valid();

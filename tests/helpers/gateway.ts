@@ -1,7 +1,7 @@
 // Starts the compiled filter (build/jwt_authn.wasm) in the local proxy-wasm host, in front of a real
 // backend, and collects the host's log lines.
 import * as path from "path";
-import { serve, Gateway } from "../../host/index";
+import { serve, Gateway, ServeOptions } from "../../host/index";
 
 /** The filter under test; JWT_AUTHN_WASM points the suites at another build (e.g. an older one, to see a regression test fail). */
 export const WASM = process.env.JWT_AUTHN_WASM ?? path.resolve(__dirname, "..", "..", "build", "jwt_authn.wasm");
@@ -16,7 +16,7 @@ export interface TestGateway {
 export async function startGateway(
   config: object | string,
   upstream: string,
-  opts: { clusters?: Record<string, string>; workers?: number; wasm?: string; maxRequestHeadersCount?: number } = {},
+  opts: { clusters?: Record<string, string>; workers?: number; wasm?: string; maxRequestHeadersCount?: number; serve?: Partial<ServeOptions> } = {},
 ): Promise<TestGateway> {
   const logs: string[] = [];
   const gw = await serve({
@@ -27,6 +27,7 @@ export async function startGateway(
     port: 0,
     workers: opts.workers ?? 2,
     maxRequestHeadersCount: opts.maxRequestHeadersCount,
+    ...(opts.serve ?? {}),
     logLevel: "info",
     log: (line: string) => logs.push(line),
   });

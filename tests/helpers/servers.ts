@@ -49,15 +49,18 @@ export async function startBackend(opts: { big?: boolean } = {}): Promise<Backen
 }
 
 export type JwksBehaviour =
-  | { kind: "ok"; body: string }
-  | { kind: "status"; status: number; body: string }
+  | { kind: "ok"; body: string; headers?: Record<string, string> }
+  | { kind: "status"; status: number; body: string; headers?: Record<string, string> }
   | { kind: "hang" }
-  | { kind: "delay"; ms: number; body: string };
+  | { kind: "delay"; ms: number; body: string }
+  | { kind: "custom"; handle: (req: http.IncomingMessage, res: http.ServerResponse) => void };
 
 export interface JwksServer {
   url: string;
   port: number;
   hits: number;
+  /** Every request received: path and headers. */
+  seen: Array<{ url: string; headers: http.IncomingHttpHeaders }>;
   behaviour: JwksBehaviour;
   close(): Promise<void>;
 }
@@ -65,22 +68,26 @@ export interface JwksServer {
 /** A JWKS endpoint whose answer the test can change between requests. */
 export async function startJwksServer(initial: JwksBehaviour): Promise<JwksServer> {
   const state = { hits: 0, behaviour: initial };
+  const seen: JwksServer["seen"] = [];
   const server = http.createServer((req, res) => {
     state.hits++;
+    seen.push({ url: req.url ?? "", headers: req.headers });
     const b = state.behaviour;
     if (b.kind === "hang") return; // never answers: the caller's timeout must fire
-    const send = (status: number, body: string) => {
-      res.writeHead(status, { "content-type": "application/json" });
+    if (b.kind === "custom") return b.handle(req, res);
+    const send = (status: number, body: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { "content-type": "application/json", ...headers });
       res.end(body);
     };
-    if (b.kind === "ok") send(200, b.body);
-    else if (b.kind === "status") send(b.status, b.body);
+    if (b.kind === "ok") send(200, b.body, b.headers);
+    else if (b.kind === "status") send(b.status, b.body, b.headers);
     else setTimeout(() => send(200, b.body), b.ms);
   });
   const port = await listen(server);
   const out: JwksServer = {
     url: `http://127.0.0.1:${port}`,
     port,
+    seen,
     get hits() { return state.hits; },
     set hits(v: number) { state.hits = v; },
     get behaviour() { return state.behaviour; },

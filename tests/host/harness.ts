@@ -114,6 +114,9 @@ export const IMPORTS = `
   (import "env" "proxy_dequeue_shared_queue" (func $dequeue (param i32 i32 i32) (result i32)))
   (import "env" "proxy_get_log_level" (func $get_log_level (param i32) (result i32)))
   (import "env" "proxy_close_stream" (func $close_stream (param i32) (result i32)))
+  (import "env" "proxy_get_current_time_nanoseconds" (func $now (param i32) (result i32)))
+  (import "env" "proxy_record_metric" (func $record_metric (param i32 i64) (result i32)))
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock_time_get (param i32 i64 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
 `;
