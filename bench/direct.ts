@@ -35,6 +35,8 @@ export class DirectFilter {
   private nextId = 2;
   lastStatus = 0;
   abiCalls = 0;
+  /** Properties the module may read, by dotted path (e.g. "source.address"); any other is NotFound. */
+  properties = new Map<string, Buffer>();
   /** Every line the module logged: "<level> <text>". */
   logs: string[] = [];
   /** http calls started and not yet answered (tokens), the response being delivered, and shared data. */
@@ -70,7 +72,10 @@ export class DirectFilter {
       proxy_get_buffer_bytes: (t: number, start: number, max: number, pp: number, sp: number) =>
         // 4: the http call response body; anything else here is the plugin configuration.
         t === 4 ? give((self.callResponse?.body ?? Buffer.alloc(0)).subarray(start, start + max), pp, sp) : give(self.config, pp, sp),
-      proxy_get_property: () => 1,
+      proxy_get_property: (p: number, n: number, pp: number, sp: number) => {
+        const v = self.properties.get(str(p, n).split("\0").join("."));
+        return v === undefined ? 1 : give(v, pp, sp);
+      },
       proxy_set_effective_context: () => 0,
       proxy_get_current_time_nanoseconds: (p: number) => {
         dv().setBigUint64(p, BigInt(Date.now()) * 1000000n, true);

@@ -1,18 +1,31 @@
 #!/usr/bin/env node
-// Command line: `jwt-authn-wasm serve …` parses flags, reads the files and calls serve(); nothing
-// else. Exit codes: 0 done, 1 the gateway could not start, 2 bad usage (unknown/missing/bad flags).
+// Command line: `jwt-authn-wasm serve …` parses flags, reads the files and calls serve();
+// `jwt-authn-wasm istio FILES…` translates Istio YAML for one workload and prints it (host/istio/).
+// Exit codes: 0 done, 1 the gateway could not start or the translation reported problems, 2 bad usage
+// (unknown/missing/bad flags).
 
 import fs from "node:fs";
 import path from "node:path";
 import { HostError, serve, type Gateway, type ServeOptions } from "./index";
 import { parseLogLevel } from "./log";
+import { DEFAULT_FILENAME, DEFAULT_URL, FORMATS, type IstioFormat } from "./istio/formats";
+import type { IstioReport, IstioTranslation, Workload } from "./istio/translate";
 
-export const USAGE = `Usage: jwt-authn-wasm serve --config FILE --upstream URL [options]
+/**
+ * The Istio translation, loaded only by `istio` and `serve --istio`: it needs the `yaml` package, which
+ * `serve --config` does without.
+ */
+function istio(): typeof import("./istio/translate") & typeof import("./istio/render") & typeof import("./istio/check") {
+  return { ...require("./istio/translate"), ...require("./istio/render"), ...require("./istio/check") };
+}
+
+export const USAGE = `Usage: jwt-authn-wasm serve (--config FILE | --istio FILES...) --upstream URL [options]
 
 Runs the proxy-wasm filter in a local host that behaves like Envoy's wasm HTTP filter.
 
 Options:
-  --config FILE        plugin configuration (JSON), passed as-is to proxy_on_configure (required)
+  --config FILE        plugin configuration (JSON), passed as-is to proxy_on_configure (required
+                       unless --istio)
   --upstream URL       where requests go after the filter, e.g. http://127.0.0.1:9000 (required)
   --cluster NAME=URL   a cluster for proxy_http_call (repeatable)
   --port N             listener port (default $PORT, else 8080; 0 = any free port)
@@ -30,7 +43,36 @@ Options:
   --admin-port N       Envoy-style admin listener on 127.0.0.1 (/stats, /stats/prometheus,
                        /ready; 0 = any free port; default: none)
   --fail-open          let requests through when a VM has failed (default: answer 503)
+  --istio FILES...     instead of --config: Istio RequestAuthentication/AuthorizationPolicy YAML,
+                       translated for the workload as by the istio command (its workload flags
+                       --selector, --namespace, --root-namespace, --service, --gateway,
+                       --gateway-class and --allow-partial apply)
   -h, --help           show this help
+
+Usage: jwt-authn-wasm istio FILES... [options]
+
+Prints the plugin configuration for one workload from Istio RequestAuthentication and
+AuthorizationPolicy resources (security.istio.io v1 and v1beta1, multi-document YAML).
+What cannot be carried over is reported on stderr as FILE:LINE: KIND/NAMESPACE/NAME: FIELD: WHY,
+and the command exits 1 without printing, unless --allow-partial.
+
+Options:
+  --selector K=V[,K=V] the workload's labels (repeatable); matched against selector.matchLabels
+  --namespace NS       the workload's namespace, and that of resources without one (default default)
+  --root-namespace NS  Istio's root namespace: its resources apply mesh-wide (default istio-system)
+  --service NAME       a service the workload serves (repeatable): targetRef(s) of kind Service
+                       or ServiceEntry naming it apply
+  --gateway NAME       the Gateway the workload is (repeatable): targetRef(s) of kind Gateway
+  --gateway-class NAME its GatewayClass (repeatable): root-namespace targetRef(s) of kind GatewayClass
+  --format FORMAT      config (the plugin configuration JSON, default), wasmplugin (an Istio
+                       WasmPlugin) or envoy (an envoy.filters.http.wasm HTTP filter)
+  --url URL            the WasmPlugin's url (default ${DEFAULT_URL})
+  --filename PATH      the module's path for the envoy format (default ${DEFAULT_FILENAME})
+  --wasm FILE          the module whose configuration reader checks the result (default
+                       build/jwt_authn.wasm in the package)
+  --no-check           do not run the filter's configuration reader on the result
+  --allow-partial      print what the filter can honour even when something is reported (what is
+                       left out is left out in the direction that denies more), and exit 0
 `;
 
 export interface CliIo {
@@ -58,6 +100,11 @@ const VALUE_FLAGS = new Set([
   "admin-port",
 ]);
 const BOOLEAN_FLAGS = new Set(["fail-open"]);
+/** Flags of the workload an Istio translation is for (istio command and serve --istio). */
+const WORKLOAD_VALUE_FLAGS = ["namespace", "root-namespace"];
+const WORKLOAD_REPEATED_FLAGS = ["selector", "service", "gateway", "gateway-class"];
+const ISTIO_VALUE_FLAGS = new Set([...WORKLOAD_VALUE_FLAGS, "format", "url", "filename", "wasm"]);
+const ISTIO_BOOLEAN_FLAGS = new Set(["no-check", "allow-partial"]);
 
 class UsageError extends Error {}
 
@@ -79,36 +126,133 @@ function packageRoot(): string {
 
 interface ParsedArgs {
   values: Map<string, string>;
+  /** Repeatable flags (--cluster, --selector, …) and the files of --istio. */
+  lists: Map<string, string[]>;
+  booleans: Set<string>;
+  /** Arguments that are not flags (the istio command's FILES). */
+  positional: string[];
   clusters: string[];
   failOpen: boolean;
 }
 
-function parseFlags(args: string[]): ParsedArgs {
+interface FlagSpec {
+  values: Set<string>;
+  repeated: Set<string>;
+  booleans: Set<string>;
+  /** Flags that take every following argument up to the next flag (--istio FILES...). */
+  lists: Set<string>;
+  positional: boolean;
+}
+
+const SERVE_FLAGS: FlagSpec = {
+  values: new Set([...VALUE_FLAGS, ...WORKLOAD_VALUE_FLAGS]),
+  repeated: new Set(["cluster", ...WORKLOAD_REPEATED_FLAGS]),
+  booleans: new Set([...BOOLEAN_FLAGS, "allow-partial"]),
+  lists: new Set(["istio"]),
+  positional: false,
+};
+
+const ISTIO_FLAGS: FlagSpec = {
+  values: ISTIO_VALUE_FLAGS,
+  repeated: new Set(WORKLOAD_REPEATED_FLAGS),
+  booleans: ISTIO_BOOLEAN_FLAGS,
+  lists: new Set(),
+  positional: true,
+};
+
+function parseFlags(args: string[], spec: FlagSpec = SERVE_FLAGS): ParsedArgs {
   const values = new Map<string, string>();
-  const clusters: string[] = [];
-  let failOpen = false;
+  const lists = new Map<string, string[]>();
+  const booleans = new Set<string>();
+  const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (!arg.startsWith("--")) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`);
-    const eq = arg.indexOf("=");
-    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
-    if (BOOLEAN_FLAGS.has(name)) {
-      if (eq >= 0) throw new UsageError(`option --${name} takes no value`);
-      failOpen = true;
+    if (!arg.startsWith("--")) {
+      if (!spec.positional) throw new UsageError(`unexpected argument ${JSON.stringify(arg)}`);
+      positional.push(arg);
       continue;
     }
-    if (!VALUE_FLAGS.has(name)) throw new UsageError(`unknown option --${name}`);
+    const eq = arg.indexOf("=");
+    const name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
+    if (spec.booleans.has(name)) {
+      if (eq >= 0) throw new UsageError(`option --${name} takes no value`);
+      booleans.add(name);
+      continue;
+    }
+    if (spec.lists.has(name)) {
+      const items = lists.get(name) ?? [];
+      if (eq >= 0) items.push(arg.slice(eq + 1));
+      while (i + 1 < args.length && !args[i + 1].startsWith("--")) items.push(args[++i]);
+      if (items.length === 0) throw new UsageError(`option --${name} needs a value`);
+      lists.set(name, items);
+      continue;
+    }
+    if (!spec.values.has(name) && !spec.repeated.has(name)) throw new UsageError(`unknown option --${name}`);
     let value: string;
     if (eq >= 0) value = arg.slice(eq + 1);
     else {
       if (i + 1 >= args.length || args[i + 1].startsWith("--")) throw new UsageError(`option --${name} needs a value`);
       value = args[++i];
     }
-    if (name === "cluster") clusters.push(value);
+    if (spec.repeated.has(name)) lists.set(name, [...(lists.get(name) ?? []), value]);
     else if (values.has(name)) throw new UsageError(`option --${name} was given twice`);
     else values.set(name, value);
   }
-  return { values, clusters, failOpen };
+  return { values, lists, booleans, positional, clusters: lists.get("cluster") ?? [], failOpen: booleans.has("fail-open") };
+}
+
+/** The workload from --selector, --namespace, --root-namespace, --service, --gateway, --gateway-class. */
+function workloadFromFlags(p: ParsedArgs): Workload {
+  const labels: Record<string, string> = {};
+  for (const sel of p.lists.get("selector") ?? []) {
+    for (const part of sel.split(",")) {
+      const eq = part.indexOf("=");
+      if (eq <= 0) throw new UsageError(`--selector must be KEY=VALUE[,KEY=VALUE...], got ${JSON.stringify(sel)}`);
+      const k = part.slice(0, eq).trim();
+      const v = part.slice(eq + 1).trim();
+      if (labels[k] !== undefined && labels[k] !== v) throw new UsageError(`--selector gives label ${k} two values (${labels[k]}, ${v})`);
+      labels[k] = v;
+    }
+  }
+  const nonEmpty = (flag: string, def: string) => {
+    const v = p.values.get(flag);
+    if (v === undefined) return def;
+    if (v === "") throw new UsageError(`--${flag} must not be empty`);
+    return v;
+  };
+  return {
+    namespace: nonEmpty("namespace", "default"),
+    rootNamespace: nonEmpty("root-namespace", "istio-system"),
+    labels,
+    services: p.lists.get("service") ?? [],
+    gateways: p.lists.get("gateway") ?? [],
+    gatewayClasses: p.lists.get("gateway-class") ?? [],
+  };
+}
+
+/** Reads the YAML files and translates them for the workload (no filter check yet). */
+function translateFiles(files: string[], workload: Workload, flag: string | null): IstioTranslation {
+  const sources = files.map((file) => ({ file, text: flag === null ? readFile(file) : readFlagFile(flag, file) }));
+  return istio().translateIstioWorkload(sources, workload);
+}
+
+/** Thrown by serveOptionsFromArgs when the Istio translation reported problems and --allow-partial is not given. */
+export class IstioReportError extends Error {
+  constructor(readonly reports: IstioReport[]) {
+    super(`the Istio translation reported ${reports.length} problem(s)`);
+  }
+}
+
+const errorsOf = (reports: IstioReport[]) => reports.filter((r) => r.severity === "error");
+
+/** Prints the reports on stderr, in file and line order (files as given). */
+function printReports(io: CliIo, reports: IstioReport[], files: string[]): void {
+  const order = (f: string) => {
+    const i = files.indexOf(f);
+    return i < 0 ? files.length : i;
+  };
+  const sorted = reports.map((r, i) => ({ r, i })).sort((a, b) => order(a.r.file) - order(b.r.file) || a.r.line - b.r.line || a.i - b.i);
+  for (const { r } of sorted) io.err(istio().formatReport(r));
 }
 
 function intFlag(name: string, text: string, min: number, max: number): number {
@@ -116,6 +260,14 @@ function intFlag(name: string, text: string, min: number, max: number): number {
   const n = Number(text);
   if (n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${text}`);
   return n;
+}
+
+function readFile(file: string): string {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (e) {
+    throw new UsageError(`cannot read ${file}: ${(e as Error).message}`);
+  }
 }
 
 function readFlagFile(flag: string, file: string): string {
@@ -126,18 +278,52 @@ function readFlagFile(flag: string, file: string): string {
   }
 }
 
-/** Builds ServeOptions from `serve` arguments; throws UsageError on bad input. */
+interface ServeSetup {
+  options: ServeOptions;
+  /** With --istio: the translation (configuration not yet checked by the filter) and its files. */
+  istio?: { translation: IstioTranslation; files: string[]; allowPartial: boolean };
+}
+
+/**
+ * Builds ServeOptions from `serve` arguments; throws UsageError on bad input, and IstioReportError when
+ * --istio's translation reports problems without --allow-partial. (main() also runs the filter's own
+ * configuration reader on an --istio translation, to report what it refuses at its YAML line.)
+ */
 export function serveOptionsFromArgs(args: string[], env: Record<string, string | undefined>): ServeOptions {
-  const { values, clusters, failOpen } = parseFlags(args);
+  const setup = serveSetupFromArgs(args, env);
+  if (setup.istio && !setup.istio.allowPartial && errorsOf(setup.istio.translation.reports).length > 0) {
+    throw new IstioReportError(setup.istio.translation.reports);
+  }
+  return setup.options;
+}
+
+function serveSetupFromArgs(args: string[], env: Record<string, string | undefined>): ServeSetup {
+  const parsed = parseFlags(args);
+  const { values, clusters, failOpen } = parsed;
   const configFile = values.get("config");
-  if (configFile === undefined) throw new UsageError("--config FILE is required");
+  const istioFiles = parsed.lists.get("istio");
+  if (configFile !== undefined && istioFiles !== undefined) throw new UsageError("give --config FILE or --istio FILES..., not both");
+  if (istioFiles === undefined) {
+    for (const f of [...WORKLOAD_VALUE_FLAGS, ...WORKLOAD_REPEATED_FLAGS, "allow-partial"]) {
+      if (values.has(f) || parsed.lists.has(f) || parsed.booleans.has(f)) throw new UsageError(`--${f} goes with --istio FILES...`);
+    }
+  }
+  if (configFile === undefined && istioFiles === undefined) throw new UsageError("--config FILE is required");
   const upstream = values.get("upstream");
   if (upstream === undefined) throw new UsageError("--upstream URL is required");
-  const configuration = readFlagFile("config", configFile);
-  try {
-    JSON.parse(configuration);
-  } catch (e) {
-    throw new UsageError(`--config ${configFile} is not valid JSON: ${(e as Error).message}`);
+  let configuration: string;
+  let istio: ServeSetup["istio"];
+  if (istioFiles !== undefined) {
+    const translation = translateFiles(istioFiles, workloadFromFlags(parsed), "istio");
+    istio = { translation, files: istioFiles, allowPartial: parsed.booleans.has("allow-partial") };
+    configuration = JSON.stringify(translation.configuration);
+  } else {
+    configuration = readFlagFile("config", configFile as string);
+    try {
+      JSON.parse(configuration);
+    } catch (e) {
+      throw new UsageError(`--config ${configFile} is not valid JSON: ${(e as Error).message}`);
+    }
   }
   const clusterMap: Record<string, string> = {};
   for (const c of clusters) {
@@ -151,7 +337,7 @@ export function serveOptionsFromArgs(args: string[], env: Record<string, string 
     throw new UsageError(`--log-level must be trace, debug, info, warn, error or critical, got ${JSON.stringify(level)}`);
   }
   const vmConfigFile = values.get("vm-config");
-  return {
+  const options: ServeOptions = {
     wasm: values.get("wasm") ?? path.join(packageRoot(), "build", "jwt_authn.wasm"),
     configuration,
     vmConfiguration: vmConfigFile === undefined ? undefined : readFlagFile("vm-config", vmConfigFile),
@@ -170,6 +356,7 @@ export function serveOptionsFromArgs(args: string[], env: Record<string, string 
     adminPort: values.has("admin-port") ? intFlag("admin-port", values.get("admin-port") as string, 0, 65535) : undefined,
     failOpen,
   };
+  return { options, istio };
 }
 
 function waitForSignal(): Promise<void> {
@@ -201,19 +388,40 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     io.err(USAGE);
     return 2;
   }
+  if (command === "istio") return istioCommand(rest, io);
   if (command !== "serve") {
     io.err(`jwt-authn-wasm: unknown command ${JSON.stringify(command)} (try --help)`);
     return 2;
   }
-  let options: ServeOptions;
+  let setup: ServeSetup;
   try {
-    options = serveOptionsFromArgs(rest, io.env);
+    setup = serveSetupFromArgs(rest, io.env);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`jwt-authn-wasm: ${e.message} (try --help)`);
       return 2;
     }
     throw e;
+  }
+  const options = setup.options;
+  if (setup.istio !== undefined) {
+    const { translation, files, allowPartial } = setup.istio;
+    try {
+      await istio().checkWithFilter(translation, options.wasm);
+    } catch (e) {
+      if (e instanceof HostError) {
+        io.err(`jwt-authn-wasm: ${e.code}: ${e.message}`);
+        return e.code === "HOST_ERR_BAD_OPTIONS" ? 2 : 1;
+      }
+      throw e;
+    }
+    printReports(io, translation.reports, files);
+    const errors = errorsOf(translation.reports).length;
+    if (errors > 0 && !allowPartial) {
+      io.err(`jwt-authn-wasm: the Istio translation reported ${errors} problem(s); not serving (--allow-partial serves the rest)`);
+      return 1;
+    }
+    options.configuration = JSON.stringify(translation.configuration);
   }
   let gw: Gateway;
   try {
@@ -229,6 +437,62 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   if (gw.adminUrl !== undefined) io.out(`jwt-authn-wasm: admin on ${gw.adminUrl} (curl ${gw.adminUrl}/stats/prometheus)`);
   await (io.untilShutdown ? io.untilShutdown(gw) : waitForSignal());
   await gw.close();
+  return 0;
+}
+
+/** `jwt-authn-wasm istio FILES... [options]`: prints the translation; resolves to the exit code. */
+async function istioCommand(args: string[], io: CliIo): Promise<number> {
+  let files: string[];
+  let translation: IstioTranslation;
+  let format: IstioFormat;
+  let parsed: ParsedArgs;
+  let workload: Workload;
+  try {
+    parsed = parseFlags(args, ISTIO_FLAGS);
+    files = parsed.positional;
+    if (files.length === 0) throw new UsageError("istio needs at least one YAML file");
+    const f = parsed.values.get("format") ?? "config";
+    if (!(FORMATS as readonly string[]).includes(f)) throw new UsageError(`--format must be ${FORMATS.join(", ")}, got ${JSON.stringify(f)}`);
+    format = f as IstioFormat;
+    workload = workloadFromFlags(parsed);
+    translation = translateFiles(files, workload, null);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`jwt-authn-wasm: ${e.message} (try --help)`);
+      return 2;
+    }
+    throw e;
+  }
+  if (!parsed.booleans.has("no-check")) {
+    const wasm = parsed.values.get("wasm") ?? path.join(packageRoot(), "build", "jwt_authn.wasm");
+    try {
+      await istio().checkWithFilter(translation, wasm);
+    } catch (e) {
+      if (e instanceof HostError) {
+        io.err(`jwt-authn-wasm: cannot run the filter to check the configuration: ${e.code}: ${e.message} (--no-check skips the check)`);
+        return 1;
+      }
+      throw e;
+    }
+  }
+  printReports(io, translation.reports, files);
+  const errors = errorsOf(translation.reports).length;
+  if (errors > 0 && !parsed.booleans.has("allow-partial")) {
+    io.err(`jwt-authn-wasm: ${errors} problem(s) reported; nothing printed (--allow-partial prints what the filter can honour)`);
+    return 1;
+  }
+  if (translation.applied.length === 0) io.err(`jwt-authn-wasm: no resource applies to the workload (namespace ${workload.namespace})`);
+  io.out(
+    istio().renderConfiguration(translation.configuration, {
+      format,
+      namespace: workload.namespace,
+      labels: workload.labels,
+      gateway: workload.gateways[0],
+      service: workload.services[0],
+      url: parsed.values.get("url"),
+      filename: parsed.values.get("filename"),
+    }),
+  );
   return 0;
 }
 

@@ -1,12 +1,13 @@
 // Owns the checks of one token, in Envoy's order (authenticator.cc startVerify): parse (or a
 // verified-token cache hit) → issuer allowed for the location and configured → per candidate rule:
-// time (60 s skew) → audiences → keys → signature. The rules of one issuer that configured the token's
+// time (the rule's skew, 60 s by default) → lifetime (requireExpiration, maxLifetime) → audiences → keys →
+// signature. The rules of one issuer that configured the token's
 // location are alternatives, as Istio's: the token is valid when one accepts it, and when none does the
 // first candidate's failure is reported, whatever the rule order. Waiting for a key set is the stream's.
 import { Status } from "../status";
-import { JwtRule } from "../config/config";
+import { Config, JwtRule } from "../config/config";
 import { Jwt, parseJwt } from "../jwt/jwt";
-import { checkTime, areAudiencesAllowed, DEFAULT_CLOCK_SKEW_S } from "../jwt/claims";
+import { checkTime, checkLifetime, areAudiencesAllowed } from "../jwt/claims";
 import { Jwks } from "../jwks/jwks";
 import { verifyJwtSignatureWithKey, keyStillSelects, KeyMatch } from "../jwks/verify";
 import { FoundToken } from "./extractor";
@@ -33,6 +34,8 @@ export class TokenCheck {
   failure: Status = Status.Ok;
   /** The rule that accepted the token. */
   accepted: JwtRule | null = null;
+  /** `ignoreUnknownIssuers`: no rule names the token's issuer; it counts as absent and is removed from the request. */
+  ignored: bool = false;
 
   constructor(public found: FoundToken) {}
 
@@ -46,9 +49,10 @@ export class TokenCheck {
 
 /**
  * Parses the token, or takes the parse of a cache hit, and finds its candidate rules: Ok, a parse status,
- * or `Jwt issuer is not configured` when no rule for its `iss` configured the location it came from.
+ * or `Jwt issuer is not configured` when no rule for its `iss` configured the location it came from. With
+ * `ignoreUnknownIssuers`, a token whose `iss` (or missing `iss`) no rule at all names is Ok and `ignored`.
  */
-export function beginToken(t: TokenCheck, cache: TokenCache): Status {
+export function beginToken(t: TokenCheck, cache: TokenCache, cfg: Config | null = null): Status {
   t.begun = true;
   const token = t.found.token;
   if (cache.enabled && token.length <= MAX_CACHED_TOKEN_BYTES) {
@@ -74,12 +78,28 @@ export function beginToken(t: TokenCheck, cache: TokenCache): Status {
       if (r.issuer == jwt.iss) t.candidates.push(r);
     }
   }
-  return t.candidates.length > 0 ? Status.Ok : Status.JwtUnknownIssuer;
+  if (t.candidates.length > 0) return Status.Ok;
+  if (cfg !== null && cfg.ignoreUnknownIssuers && !issuerNamed(cfg, jwt)) {
+    t.ignored = true;
+    return Status.Ok;
+  }
+  return Status.JwtUnknownIssuer;
 }
 
-/** A candidate's checks that need no keys, also run on every cache hit: time, then audiences. */
+/** Whether any rule names the token's issuer (a token without `iss` is named by none). */
+function issuerNamed(cfg: Config, jwt: Jwt): bool {
+  if (!jwt.hasIss) return false;
+  for (let i = 0; i < cfg.rules.length; i++) {
+    if (unchecked(cfg.rules[i]).issuer == jwt.iss) return true;
+  }
+  return false;
+}
+
+/** A candidate's checks that need no keys, also run on every cache hit: time, lifetime, then audiences. */
 export function checkRuleClaims(rule: JwtRule, jwt: Jwt, nowS: f64): Status {
-  const s = checkTime(jwt, nowS, DEFAULT_CLOCK_SKEW_S);
+  let s = checkTime(jwt, nowS, rule.clockSkewS);
+  if (s != Status.Ok) return s;
+  s = checkLifetime(jwt, nowS, rule.requireExpiration, rule.maxLifetimeS);
   if (s != Status.Ok) return s;
   return areAudiencesAllowed(jwt, rule.audiences) ? Status.Ok : Status.JwtAudienceNotAllowed;
 }

@@ -4,17 +4,17 @@
 // Fail closed: every occurrence in a configured location is a token (an empty one too), and a request
 // with more tokens than the bound is refused, never trimmed.
 import { Config, JwtRule } from "../config/config";
-import { isJwtChar, percentDecode } from "../util/bytes";
+import { isJwtChar, percentDecode, asciiLower } from "../util/bytes";
 
 export const enum LocationKind { Header = 0, Param = 1, Cookie = 2 }
 
 export class Location {
   /** The rules that configured this location, in configuration order (each token may use any of them). */
   rules: JwtRule[] = [];
-  /** The prefix as UTF-8 bytes: Envoy searches header values as bytes. */
+  /** The prefix as UTF-8 bytes: Envoy searches header values as bytes (ASCII-lower-cased when caseInsensitive). */
   prefixBytes: Uint8Array;
-  constructor(public kind: LocationKind, public name: string, public prefix: string) {
-    this.prefixBytes = Uint8Array.wrap(String.UTF8.encode(prefix));
+  constructor(public kind: LocationKind, public name: string, public prefix: string, public caseInsensitive: bool = false) {
+    this.prefixBytes = Uint8Array.wrap(String.UTF8.encode(caseInsensitive ? asciiLower(prefix) : prefix));
   }
 
   /** Whether a rule for this issuer configured this location (Envoy's isIssuerAllowed). */
@@ -67,15 +67,15 @@ export class Extraction {
   }
 }
 
-function addLocation(list: Location[], kind: LocationKind, name: string, prefix: string, rule: JwtRule): void {
+function addLocation(list: Location[], kind: LocationKind, name: string, prefix: string, rule: JwtRule, ci: bool = false): void {
   for (let i = 0; i < list.length; i++) {
     const l = unchecked(list[i]);
-    if (l.kind == kind && l.name == name && l.prefix == prefix) {
+    if (l.kind == kind && l.name == name && l.prefix == prefix && l.caseInsensitive == ci) {
       if (!l.rules.includes(rule)) l.rules.push(rule);
       return;
     }
   }
-  const l = new Location(kind, name, prefix);
+  const l = new Location(kind, name, prefix, ci);
   l.rules.push(rule);
   list.push(l);
 }
@@ -90,7 +90,7 @@ export class Extractor {
       const r = unchecked(cfg.rules[i]);
       for (let j = 0; j < r.fromHeaders.length; j++) {
         const h = unchecked(r.fromHeaders[j]);
-        addLocation(this.locations, LocationKind.Header, h.name, h.prefix, r);
+        addLocation(this.locations, LocationKind.Header, h.name, h.prefix, r, h.caseInsensitive);
       }
     }
     for (let i = 0; i < cfg.rules.length; i++) {
@@ -144,6 +144,7 @@ export class Extractor {
  * token. After it, the token is the first run of [A-Za-z0-9-_.]; with no such run, the rest as it is
  * (possibly empty). An empty prefix takes the whole value (possibly empty). Stricter than Envoy, which
  * takes the first occurrence only: every occurrence of the prefix after the previous token starts one.
+ * With `bearerCaseInsensitive` (beyond Envoy) ASCII letters of the prefix match either case.
  * False once the request has too many tokens.
  */
 export function tokensFromHeaderBytes(raw: Uint8Array, loc: Location, out: Extraction): bool {
@@ -153,14 +154,15 @@ export function tokensFromHeaderBytes(raw: Uint8Array, loc: Location, out: Extra
   const m = prefix.length;
   if (m == 0) return out.add(String.UTF8.decodeUnsafe(p, <usize>n), loc);
   const q = prefix.dataStart;
+  const ci = loc.caseInsensitive;
   const first = load<u8>(q);
   let from = 0;
   while (from + m <= n) {
     let at = -1;
     for (let i = from; i + m <= n; i++) {
-      if (load<u8>(p + <usize>i) != first) continue;
+      if (foldByte(load<u8>(p + <usize>i), ci) != first) continue;
       let j = 1;
-      while (j < m && load<u8>(p + <usize>(i + j)) == load<u8>(q + <usize>j)) j++;
+      while (j < m && foldByte(load<u8>(p + <usize>(i + j)), ci) == load<u8>(q + <usize>j)) j++;
       if (j == m) {
         at = i;
         break;
@@ -177,6 +179,11 @@ export function tokensFromHeaderBytes(raw: Uint8Array, loc: Location, out: Extra
     from = end;
   }
   return true;
+}
+
+/** An ASCII upper-case letter lower-cased when `ci`; any other byte as is. */
+@inline function foldByte(b: u8, ci: bool): u8 {
+  return ci && b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
 }
 
 /** Every value of query parameter `loc.name` in `:path`, percent-decoded (`name` and `name=` are empty). */
@@ -242,4 +249,19 @@ export function removeQueryParam(path: string, name: string): string {
     kept = kept.length > 0 ? kept + "&" + pair : pair;
   }
   return kept.length > 0 ? base + "?" + kept : base;
+}
+
+/** One `cookie` header value without cookie `name` (every occurrence; names compared as cookieTokens does). */
+export function removeCookie(header: string, name: string): string {
+  const parts = header.split(";");
+  let kept = "";
+  for (let i = 0; i < parts.length; i++) {
+    const p = unchecked(parts[i]);
+    const eq = p.indexOf("=");
+    if (eq >= 0 && trimOws(p.substring(0, eq)) == name) continue;
+    const t = trimOws(p);
+    if (t.length == 0) continue;
+    kept = kept.length > 0 ? kept + "; " + t : t;
+  }
+  return kept;
 }

@@ -48,11 +48,18 @@ export class Principal {
   hasSub: bool = false;
 }
 
-export function matchesAnyPrincipal(list: PrincipalMatch[], p: Principal): bool {
+/**
+ * Whether the principal matches any value. `allowMissingSub` (beyond Istio): a `*` sub side also
+ * matches a token without `sub` (or with an empty one).
+ */
+export function matchesAnyPrincipal(list: PrincipalMatch[], p: Principal, allowMissingSub: bool): bool {
   if (!p.has) return false;
+  const noSub = !p.hasSub || p.sub.length == 0;
   for (let i = 0; i < list.length; i++) {
     const m = unchecked(list[i]);
-    if (m.iss.matches(p.iss, p.hasIss) && m.sub.matches(p.sub, p.hasSub)) return true;
+    if (!m.iss.matches(p.iss, p.hasIss)) continue;
+    if (m.sub.matches(p.sub, p.hasSub)) return true;
+    if (allowMissingSub && noSub && m.sub.kind == MatchKind.Present) return true;
   }
   return false;
 }

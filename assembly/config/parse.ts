@@ -5,7 +5,7 @@
 import { JsonKind, parseJson, lastJsonErrorMessage, lastJsonErrorOffset, JsonLimits } from "../util/json";
 import { Config, PolicyAction } from "./config";
 import { Reader } from "./reader";
-import { readRule } from "./rules";
+import { readRule, finishRules } from "./rules";
 import { readPolicy } from "./policies";
 
 export class ConfigResult {
@@ -40,8 +40,10 @@ export function parseConfig(data: usize, len: i32): ConfigResult {
     res.error = "configuration: must be a JSON object";
     return res;
   }
-  r.onlyKnown(doc, "", ["jwtRules", "policies", "tokenCache", "maxPausedRequests"], []);
+  r.onlyKnown(doc, "", ["jwtRules", "policies", "tokenCache", "maxPausedRequests", "denyWithAuthenticate", "xffNumTrustedHops", "ignoreUnknownIssuers"], []);
   const cfg = new Config();
+  cfg.denyWithAuthenticate = r.bool_(doc, "denyWithAuthenticate", "");
+  cfg.xffNumTrustedHops = r.int(doc, "xffNumTrustedHops", "", 0, 0, 64);
   cfg.maxPausedRequests = r.int(doc, "maxPausedRequests", "", cfg.maxPausedRequests, 0, 1000000);
   const tc = r.obj(doc.get("tokenCache"), "tokenCache");
   if (tc !== null) {
@@ -61,13 +63,16 @@ export function parseConfig(data: usize, len: i32): ConfigResult {
       }
     }
   }
+  finishRules(r, cfg);
+  cfg.ignoreUnknownIssuers = r.bool_(doc, "ignoreUnknownIssuers", "");
   const policies = r.list(doc, "policies", "");
   if (policies !== null) {
     for (let i = 0; i < policies.length && r.ok; i++) {
-      const pol = readPolicy(r, unchecked(policies[i]), i);
+      const pol = readPolicy(r, unchecked(policies[i]), i, cfg);
       if (pol !== null) {
         cfg.policies.push(pol);
-        if (pol.action == PolicyAction.Allow) cfg.hasAllow = true;
+        if (pol.action == PolicyAction.Allow && !pol.dryRun) cfg.hasAllow = true;
+        if (pol.action == PolicyAction.Audit || pol.dryRun) cfg.hasShadow = true;
       }
     }
   }

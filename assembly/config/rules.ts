@@ -1,8 +1,9 @@
 // Owns reading one `jwtRules[]` entry (Istio's JWTRule, an Envoy JwtProvider) into a compiled JwtRule:
 // issuer, key source (inline, jwksUri, or OIDC discovery), audiences, token locations, success actions
-// and the key-set lifecycle options. Every mistake names its field.
+// (payload and claim headers), the time-check extensions (clockSkew, requireExpiration, maxLifetime), the
+// space-delimited claims and the key-set lifecycle options. Every mistake names its field.
 import { JsonValue, JsonKind, parseJson, JsonLimits } from "../util/json";
-import { JwtRule, HeaderLocation } from "./config";
+import { Config, JwtRule, HeaderLocation, ClaimHeader, ClaimFormat } from "./config";
 import { Reader } from "./reader";
 import { normalizeAudience } from "../jwt/claims";
 import { jwksFromJson, MAX_JWKS_BYTES } from "../jwks/jwks";
@@ -27,8 +28,8 @@ export function readRule(r: Reader, v: JsonValue, index: i32): JwtRule | null {
   const o = r.obj(v, path);
   if (o === null) return null;
   r.onlyKnown(o, path, ["issuer", "jwks", "jwksUri", "jwksCluster", "audiences", "fromHeaders", "fromParams", "fromCookies",
-    "forwardOriginalToken", "outputPayloadToHeader", "timeout", "cacheDuration", "staleTtl", "minRefetchInterval"],
-    ["outputClaimToHeaders", "spaceDelimitedClaims"]);
+    "forwardOriginalToken", "outputPayloadToHeader", "outputClaimToHeaders", "timeout", "cacheDuration", "staleTtl",
+    "minRefetchInterval", "clockSkew", "requireExpiration", "maxLifetime", "spaceDelimitedClaims"], []);
   const p = path + ".";
   const rule = new JwtRule();
   rule.issuer = r.str(o, "issuer", p, true);
@@ -77,11 +78,13 @@ export function readRule(r: Reader, v: JsonValue, index: i32): JwtRule | null {
       const hp = p + "fromHeaders[" + i.toString() + "]";
       const h = r.obj(unchecked(fh[i]), hp);
       if (h === null) break;
-      r.onlyKnown(h, hp, ["name", "prefix"], []);
+      r.onlyKnown(h, hp, ["name", "prefix", "bearerCaseInsensitive"], []);
       const name = r.str(h, "name", hp + ".", true);
       const prefix = r.str(h, "prefix", hp + ".", false);
       if (r.ok && !isHeaderName(name)) r.fail(hp + ".name", "must be an HTTP header name");
-      rule.fromHeaders.push(new HeaderLocation(asciiLower(name), prefix));
+      const loc = new HeaderLocation(asciiLower(name), prefix);
+      loc.caseInsensitive = r.bool_(h, "bearerCaseInsensitive", hp + ".");
+      rule.fromHeaders.push(loc);
     }
   }
   const fp = r.strList(o, "fromParams", p);
@@ -100,6 +103,30 @@ export function readRule(r: Reader, v: JsonValue, index: i32): JwtRule | null {
     if (!isHeaderName(out)) r.fail(p + "outputPayloadToHeader", "must be an HTTP header name");
     rule.outputPayloadToHeader = asciiLower(out);
   }
+  readClaimHeaders(r, o, p, rule);
+  const skew = r.duration(o, "clockSkew", p, 0, 3600000, "0s and 1h");
+  if (skew >= 0) {
+    if (skew % 1000 != 0) r.fail(p + "clockSkew", "must be a whole number of seconds, such as \"30s\"");
+    rule.clockSkewS = skew / 1000;
+  }
+  rule.requireExpiration = r.bool_(o, "requireExpiration", p);
+  const ml = r.duration(o, "maxLifetime", p, 1000, 10 * 365 * 24 * 3600000, "1s and 87600h");
+  if (ml >= 0) {
+    if (ml % 1000 != 0) r.fail(p + "maxLifetime", "must be a whole number of seconds, such as \"3600s\"");
+    rule.maxLifetimeS = ml / 1000;
+  }
+  const sdc = r.strList(o, "spaceDelimitedClaims", p);
+  if (sdc !== null) {
+    for (let i = 0; i < sdc.length; i++) {
+      const c = unchecked(sdc[i]);
+      if (c.length == 0) {
+        r.fail(p + "spaceDelimitedClaims[" + i.toString() + "]", "must not be empty");
+        break;
+      }
+      if (!rule.spaceDelimitedClaims.includes(c)) rule.spaceDelimitedClaims.push(c);
+    }
+    if (sdc.length > 64) r.fail(p + "spaceDelimitedClaims", "must have at most 64 entries");
+  }
   const t = r.duration(o, "timeout", p, 1, 3600000, "1ms and 1h");
   if (t >= 0) rule.timeoutMs = <u32>Math.ceil(t);
   const cd = r.duration(o, "cacheDuration", p, 1000, 7 * 24 * 3600000, "1s and 168h");
@@ -109,4 +136,87 @@ export function readRule(r: Reader, v: JsonValue, index: i32): JwtRule | null {
   const mr = r.duration(o, "minRefetchInterval", p, 1000, 24 * 3600000, "1s and 24h");
   if (mr >= 0) rule.minRefetchIntervalMs = mr;
   return r.ok ? rule : null;
+}
+
+/** Istio's pattern for an `outputClaimToHeaders` header: `^[-_A-Za-z0-9]+$`. */
+function isClaimHeaderName(s: string): bool {
+  if (s.length == 0 || s.length > 256) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2d || c == 0x5f;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/**
+ * `outputClaimToHeaders: [{header, claim, format?}]` (Istio's ClaimToHeader, Envoy's claim_to_headers). Stricter
+ * than Istio, which only documents it: a header must be unique within the rule and differ from its
+ * outputPayloadToHeader. Token-location clashes across rules are checked once all rules are read (parse.ts).
+ */
+function readClaimHeaders(r: Reader, o: JsonValue, p: string, rule: JwtRule): void {
+  const list = r.list(o, "outputClaimToHeaders", p);
+  if (list === null) return;
+  for (let i = 0; i < list.length && r.ok; i++) {
+    const ep = p + "outputClaimToHeaders[" + i.toString() + "]";
+    const e = r.obj(unchecked(list[i]), ep);
+    if (e === null) return;
+    r.onlyKnown(e, ep, ["header", "claim", "format"], []);
+    const header = r.str(e, "header", ep + ".", true);
+    const claim = r.str(e, "claim", ep + ".", true);
+    const format = r.str(e, "format", ep + ".", false);
+    if (!r.ok) return;
+    if (!isClaimHeaderName(header)) {
+      r.fail(ep + ".header", "must match ^[-_A-Za-z0-9]+$");
+      return;
+    }
+    const name = asciiLower(header);
+    for (let j = 0; j < rule.claimHeaders.length; j++) {
+      if (unchecked(rule.claimHeaders[j]).header == name) {
+        r.fail(ep + ".header", "already used by outputClaimToHeaders[" + j.toString() + "]");
+        return;
+      }
+    }
+    if (name == rule.outputPayloadToHeader) {
+      r.fail(ep + ".header", "already used by outputPayloadToHeader");
+      return;
+    }
+    if (claim.length == 0) {
+      r.fail(ep + ".claim", "must not be empty");
+      return;
+    }
+    let f = ClaimFormat.Envoy;
+    if (format == "csv") f = ClaimFormat.Csv;
+    else if (format == "json") f = ClaimFormat.Json;
+    else if (e.get("format") !== null) {
+      r.fail(ep + ".format", "must be \"csv\" or \"json\"");
+      return;
+    }
+    rule.claimHeaders.push(new ClaimHeader(name, claim, f));
+  }
+}
+
+/**
+ * After every rule is read: each claim header joins the headers removed from every request (as Envoy's
+ * extractor sanitizes them), and must not be a token location of any rule (removing it before extraction
+ * would hide that rule's tokens; Envoy accepts the clash).
+ */
+export function finishRules(r: Reader, cfg: Config): void {
+  for (let i = 0; i < cfg.rules.length && r.ok; i++) {
+    const rule = unchecked(cfg.rules[i]);
+    for (let j = 0; j < rule.claimHeaders.length; j++) {
+      const h = unchecked(rule.claimHeaders[j]).header;
+      for (let k = 0; k < cfg.rules.length; k++) {
+        const other = unchecked(cfg.rules[k]);
+        let clash = h == "cookie" && other.fromCookies.length > 0;
+        for (let m = 0; m < other.fromHeaders.length; m++) if (unchecked(other.fromHeaders[m]).name == h) clash = true;
+        if (clash) {
+          r.fail("jwtRules[" + i.toString() + "].outputClaimToHeaders[" + j.toString() + "].header",
+            "must not be a token location (jwtRules[" + k.toString() + "] reads tokens from " + h + ")");
+          return;
+        }
+      }
+      if (!cfg.sanitizeHeaders.includes(h)) cfg.sanitizeHeaders.push(h);
+    }
+  }
 }

@@ -9,6 +9,9 @@ import { RequestHeader } from "../authn/extractor";
 /** Out-parameters of the host call: [ptr, size]. */
 @lazy const OUT: usize = memory.data(8, 4);
 
+/** Shared and never written: a view without policy headers allocates no list for them. */
+const NO_EXTRA: Array<string | null> = [];
+
 /** The request headers the filter looks at, decoded once per request. */
 export class RequestView {
   /** False when the host's map could not be read whole: the request must be refused, never passed. */
@@ -16,6 +19,12 @@ export class RequestView {
   path: string = "";
   authority: string = "";
   scheme: string = "";
+  method: string = "";
+  /** Whether `origin` / `access-control-request-method` are present and non-empty (a CORS preflight with OPTIONS). */
+  hasOrigin: bool = false;
+  hasCorsMethod: bool = false;
+  /** Values of the `extra` names (the headers policies read), several lines joined with `,` as Envoy; null when absent. */
+  extra: Array<string | null> = NO_EXTRA;
   /** Headers whose (lower-case) name is wanted, in map order. */
   headers: RequestHeader[] = [];
   /** Whether any header named in `skip` was present (only then must it be removed). */
@@ -29,6 +38,17 @@ function nameIs(p: usize, len: i32, name: string): bool {
     if (<i32>load<u8>(p + <usize>i) != <i32>load<u16>(changetype<usize>(name) + (<usize>i << 1))) return false;
   }
   return true;
+}
+
+const METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"];
+
+/** `:method`, as a shared constant for the common ones (no allocation per request). */
+function methodOf(v: usize, vl: i32): string {
+  for (let i = 0; i < METHODS.length; i++) {
+    const m = unchecked(METHODS[i]);
+    if (nameIs(v, vl, m)) return m;
+  }
+  return String.UTF8.decodeUnsafe(v, <usize>vl);
 }
 
 function isSkipped(k: usize, klen: i32, skip: string[]): bool {
@@ -45,8 +65,13 @@ function isSkipped(k: usize, klen: i32, skip: string[]): bool {
  * failed call or a layout that does not add up exactly (a length past the end, a missing NUL, bytes left
  * over) gives a view with `ok` false; a map the filter cannot read whole could hide a token or a forgery.
  */
-export function readRequestHeaders(wanted: string[], skip: string[]): RequestView {
+export function readRequestHeaders(wanted: string[], skip: string[], extra: string[] = []): RequestView {
   const view = new RequestView();
+  if (extra.length > 0) {
+    const e = new Array<string | null>(extra.length);
+    for (let j = 0; j < extra.length; j++) unchecked(e[j] = null);
+    view.extra = e;
+  }
   store<u32>(OUT, 0);
   store<u32>(OUT, 0, 4);
   if (proxy_get_header_map_pairs(0, OUT, OUT + 4) != 0) return view;
@@ -86,11 +111,25 @@ export function readRequestHeaders(wanted: string[], skip: string[]): RequestVie
     }
     const kl = <i32>klen;
     const vl = <i32>vlen;
+    // Headers `when` conditions name (pseudo-headers included, as Envoy's header matchers see them).
+    for (let j = 0; j < extra.length; j++) {
+      if (nameIs(k, kl, unchecked(extra[j]))) {
+        const s = String.UTF8.decodeUnsafe(v, <usize>vl);
+        const prev = unchecked(view.extra[j]);
+        unchecked(view.extra[j] = prev === null ? s : prev + "," + s);
+        break;
+      }
+    }
     if (kl > 0 && load<u8>(k) == 0x3a) {
       if (nameIs(k, kl, ":path")) view.path = String.UTF8.decodeUnsafe(v, <usize>vl);
       else if (nameIs(k, kl, ":authority")) view.authority = String.UTF8.decodeUnsafe(v, <usize>vl);
       else if (nameIs(k, kl, ":scheme")) view.scheme = String.UTF8.decodeUnsafe(v, <usize>vl);
+      else if (nameIs(k, kl, ":method")) view.method = methodOf(v, vl);
       continue;
+    }
+    if (vl > 0) {
+      if (nameIs(k, kl, "origin")) view.hasOrigin = true;
+      else if (nameIs(k, kl, "access-control-request-method")) view.hasCorsMethod = true;
     }
     if (isSkipped(k, kl, skip)) {
       view.sawSkipped = true;

@@ -33,8 +33,14 @@ export class Stats {
   jwksKidMissRefetch: Counter = new Counter("jwt_authn.jwks_kid_miss_refetch");
   jwksStaleServed: Counter = new Counter("jwt_authn.jwks_stale_served");
   jwksPausedOverflow: Counter = new Counter("jwt_authn.jwks_paused_overflow");
+  /** CORS preflights let through without looking at tokens (Envoy's `cors_preflight_bypassed`). */
+  corsPreflightBypassed: Counter = new Counter("jwt_authn.cors_preflight_bypassed");
   rbacAllowed: Counter = new Counter("rbac.allowed");
   rbacDenied: Counter = new Counter("rbac.denied");
+  /** AUDIT policy matches, and the dry-run (shadow) verdicts of `dryRun` policies. */
+  rbacAudit: Counter = new Counter("rbac.audit");
+  rbacDryRunAllowed: Counter = new Counter("rbac.dry_run_allowed");
+  rbacDryRunDenied: Counter = new Counter("rbac.dry_run_denied");
   private reasons: Map<i32, Counter> = new Map();
   private ages: Map<string, Gauge> = new Map();
 

@@ -1,5 +1,5 @@
 // Owns one HTTP request: it reads the headers once, extracts the tokens, checks each (pausing while a
-// key set is fetched), applies the success actions (payload header, token removal), then the
+// key set is fetched), applies the success actions (payload and claim headers, token removal), then the
 // authorization verdict. Per-request state lives here; everything configured lives in the root.
 import {
   Context, FilterHeadersStatusValues, stream_context, continue_request, log, LogLevelValues,
@@ -7,7 +7,9 @@ import {
 import { readRequestHeaders } from "./headers";
 import { Status } from "../status";
 import { Config, JwtRule } from "../config/config";
-import { Extractor, LocationKind, removeQueryParam } from "../authn/extractor";
+import { Extractor, LocationKind, removeQueryParam, removeCookie, RequestHeader } from "../authn/extractor";
+import { claimHeaderValue } from "../authn/claimheaders";
+import { findClaim } from "../jwt/claims";
 import { TokenCheck, beginToken, checkRuleClaims, verifyWithKeys } from "../authn/authenticator";
 import { TokenCache } from "../authn/cache";
 import { Jwks } from "../jwks/jwks";
@@ -15,12 +17,34 @@ import { KeyWaiter, RemoteSet, DocKind, Need } from "../jwks/remote";
 import { KeySets } from "../jwks/keysets";
 import { Principal } from "../authz/principal";
 import { evaluatePolicies } from "../authz/policy";
+import { RequestAttrs } from "../authz/attributes";
 import { realmFor, sendAuthnFailure, sendRbacDenied, sendNotConfigured, sendHeadersUnreadable } from "./reply";
 import { nowMs } from "./clock";
 import { JwtRoot } from "./root";
 
+/**
+ * Rewrites every `cookie` header without cookie `name` (a header left empty is dropped). `headers` is what
+ * extraction read: every `cookie` line, as a cookie location was configured.
+ */
+function removeCookieEverywhere(name: string, headers: RequestHeader[]): void {
+  const kept: string[] = [];
+  let touched = false;
+  for (let i = 0; i < headers.length; i++) {
+    const h = unchecked(headers[i]);
+    if (h.name != "cookie") continue;
+    const v = h.value;
+    const nv = removeCookie(v, name);
+    if (nv != v) touched = true;
+    if (nv.length > 0) kept.push(nv);
+  }
+  if (!touched) return;
+  stream_context.headers.request.remove("cookie");
+  for (let i = 0; i < kept.length; i++) stream_context.headers.request.add("cookie", unchecked(kept[i]));
+}
+
 // Never mutated: fields are replaced, not written into.
 const NO_CHECKS: TokenCheck[] = [];
+const NO_HEADERS: RequestHeader[] = [];
 const NO_PRINCIPAL: Principal = new Principal();
 
 /** A paused request, tied to the one key set it waits for. */
@@ -57,6 +81,10 @@ export class JwtStream extends Context {
   private authority: string = "";
   private scheme: string = "";
   private principal: Principal = NO_PRINCIPAL;
+  /** What the policies look at (method, headers they name); null when there are no policies. */
+  private attrs: RequestAttrs | null = null;
+  /** The header lines extraction read (token headers and `cookie`), for removing an ignored cookie token. */
+  private readHeaders: RequestHeader[] = NO_HEADERS;
   /** Set by checkKeys when it paused the request. */
   private waiting: bool = false;
 
@@ -77,7 +105,7 @@ export class JwtStream extends Context {
     this.keySets = this.jwtRoot.keySets;
     // One host call for the whole map (names arrive lower-cased); a forwarded-payload header is never a
     // token location, and a client must not forge it: Envoy removes it from every request first.
-    const view = readRequestHeaders(extractor.headerNames, cfg.sanitizeHeaders);
+    const view = readRequestHeaders(extractor.headerNames, cfg.sanitizeHeaders, cfg.policyHeaders);
     if (!view.ok) {
       // Tokens or a forged payload header could hide in what was not read: refuse, never pass.
       log(LogLevelValues.error, "jwt_authn: the request header map could not be read whole; request refused");
@@ -87,11 +115,29 @@ export class JwtStream extends Context {
     this.path = view.path;
     this.authority = view.authority;
     this.scheme = view.scheme;
+    if (cfg.policies.length > 0) {
+      const a = new RequestAttrs();
+      a.method = view.method;
+      a.path = view.path;
+      a.authority = view.authority;
+      a.headers = view.extra;
+      a.xffNumTrustedHops = cfg.xffNumTrustedHops;
+      a.xffIndex = cfg.policyHeaders.indexOf("x-forwarded-for");
+      this.attrs = a;
+    }
     if (view.sawSkipped) {
       for (let i = 0; i < cfg.sanitizeHeaders.length; i++) {
         stream_context.headers.request.remove(unchecked(cfg.sanitizeHeaders[i]));
       }
     }
+    if (view.method == "OPTIONS" && view.hasOrigin && view.hasCorsMethod) {
+      // A CORS preflight carries no credentials: Istio sets bypass_cors_preflight, so no token is looked
+      // at, and the policies still run with no principal.
+      const st = this.jwtRoot.stats;
+      if (st !== null) st.corsPreflightBypassed.increment(1);
+      return this.proceed(cfg);
+    }
+    this.readHeaders = view.headers;
     const found = extractor.extract(view.headers, this.path);
     const tokens = found.tokens;
     if (found.overflow) {
@@ -188,12 +234,17 @@ export class JwtStream extends Context {
     while (this.next < this.checks.length) {
       const t = unchecked(this.checks[this.next]);
       if (!t.begun) {
-        const s = beginToken(t, this.cache);
+        const s = beginToken(t, this.cache, cfg);
         if (stats !== null && t.digest !== null) (t.entry !== null ? stats.jwtCacheHit : stats.jwtCacheMiss).increment(1);
         if (s != Status.Ok) {
           this.fail(s, true);
           return FilterHeadersStatusValues.StopIteration;
         }
+      }
+      if (t.ignored) {
+        // ignoreUnknownIssuers: absent for authentication; applySuccess removes it from the request.
+        this.next++;
+        continue;
       }
       while (t.accepted === null && t.next < t.candidates.length) {
         const rule = unchecked(t.candidates[t.next]);
@@ -219,22 +270,53 @@ export class JwtStream extends Context {
     }
     this.applySuccess();
     if (stats !== null && this.checks.length > 0) stats.allowed.increment(1);
-    const verdict = evaluatePolicies(cfg, this.principal);
+    const attrs = this.attrs;
+    if (attrs === null) return FilterHeadersStatusValues.Continue;
+    attrs.principal = this.principal;
+    const first = this.verifiedToken();
+    attrs.jwt = first !== null ? first.jwt : null;
+    attrs.rule = first !== null ? first.accepted : null;
+    const verdict = evaluatePolicies(cfg, attrs, stats);
     if (!verdict.allowed) {
       if (stats !== null) stats.rbacDenied.increment(1);
-      sendRbacDenied(verdict.policy);
+      if (cfg.denyWithAuthenticate && !this.principal.has) {
+        // Beyond Istio: a request that brought no valid token is told to authenticate (401), not forbidden.
+        sendAuthnFailure(Status.JwtMissed, realmFor(this.scheme, this.authority, this.path), false);
+      } else sendRbacDenied(verdict.policy);
       return FilterHeadersStatusValues.StopIteration;
     }
     if (stats !== null && cfg.policies.length > 0) stats.rbacAllowed.increment(1);
     return FilterHeadersStatusValues.Continue;
   }
 
-  /** Envoy's handleGoodJwt for every verified token, with the rule that accepted it: payload header, then token removal. */
+  /** The first verified token (the principal's) and the rule that accepted it, never an ignored one; null without one. */
+  private verifiedToken(): TokenCheck | null {
+    for (let i = 0; i < this.checks.length; i++) {
+      const t = unchecked(this.checks[i]);
+      if (t.accepted !== null) return t;
+    }
+    return null;
+  }
+
+  /**
+   * Envoy's handleGoodJwt for every verified token, with the rule that accepted it: payload header, claim
+   * headers, then token removal. A token ignored for its unknown issuer is removed wherever it was, cookies
+   * included, whatever forwardOriginalToken says: the backend never receives an unverified token.
+   */
   private applySuccess(): void {
     let path = this.path;
     let pathChanged = false;
     for (let i = 0; i < this.checks.length; i++) {
       const t = unchecked(this.checks[i]);
+      if (t.ignored) {
+        const loc = t.found.location;
+        if (loc.kind == LocationKind.Header) stream_context.headers.request.remove(loc.name);
+        else if (loc.kind == LocationKind.Param) {
+          path = removeQueryParam(path, loc.name);
+          pathChanged = true;
+        } else removeCookieEverywhere(loc.name, this.readHeaders);
+        continue;
+      }
       const rule = t.accepted;
       if (rule === null) continue;
       const jwt = t.jwt;
@@ -249,6 +331,14 @@ export class JwtStream extends Context {
       }
       if (rule.outputPayloadToHeader.length > 0) {
         stream_context.headers.request.add(rule.outputPayloadToHeader, jwt.payloadB64);
+      }
+      // Envoy's addJWTClaimToHeader: headers_->addCopy (the client's copies were removed before extraction).
+      for (let j = 0; j < rule.claimHeaders.length; j++) {
+        const ch = unchecked(rule.claimHeaders[j]);
+        const v = findClaim(jwt.payload, ch.path);
+        if (v === null) continue;
+        const value = claimHeaderValue(v, ch.format);
+        if (value.length > 0) stream_context.headers.request.add(ch.header, value);
       }
       if (!rule.forwardOriginalToken) {
         const loc = t.found.location;
