@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // Command line: `jwt-authn-wasm serve …` parses flags, reads the files and calls serve();
+// `jwt-authn-wasm check …` runs one request through the filter and explains the answer;
 // `jwt-authn-wasm istio FILES…` translates Istio YAML for one workload and prints it (host/istio/).
 // Exit codes: 0 done, 1 the gateway could not start or the translation reported problems, 2 bad usage
 // (unknown/missing/bad flags).
 
 import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
 import path from "node:path";
 import { HostError, serve, type Gateway, type ServeOptions } from "./index";
 import { parseLogLevel } from "./log";
@@ -43,11 +46,30 @@ Options:
   --admin-port N       Envoy-style admin listener on 127.0.0.1 (/stats, /stats/prometheus,
                        /ready; 0 = any free port; default: none)
   --fail-open          let requests through when a VM has failed (default: answer 503)
+  --debug-headers      set debugHeaders in the configuration: every answer carries
+                       x-jwt-authn-decision with the deciding reason (policy, rule, principal)
   --istio FILES...     instead of --config: Istio RequestAuthentication/AuthorizationPolicy YAML,
                        translated for the workload as by the istio command (its workload flags
                        --selector, --namespace, --root-namespace, --service, --gateway,
                        --gateway-class and --allow-partial apply)
   -h, --help           show this help
+
+Usage: jwt-authn-wasm check (--config FILE | --istio FILES...) [options]
+
+Runs the filter in the local host against one request (in front of an echo backend) and explains
+the answer: verdict, status, body or what the backend received, principal, claims, and the deciding
+policy and rule. Exits 0 whenever the answer was obtained, whatever the verdict.
+
+Options:
+  --token T            sent as "authorization: Bearer T"; its claims are decoded for display only
+  --method M           request method (default GET)
+  --path P             request path and query (default /)
+  --header K:V         a request header (repeatable)
+  --source-ip IP       sent as x-forwarded-for (source.ip itself is the loopback peer)
+  --cluster NAME=URL   a cluster for proxy_http_call, as serve (repeatable)
+  --wasm FILE          the module (default build/jwt_authn.wasm in the package)
+  --json               print one JSON object
+  and serve's --istio workload flags (--selector, --namespace, ..., --allow-partial)
 
 Usage: jwt-authn-wasm istio FILES... [options]
 
@@ -99,7 +121,7 @@ const VALUE_FLAGS = new Set([
   "max-request-headers-count",
   "admin-port",
 ]);
-const BOOLEAN_FLAGS = new Set(["fail-open"]);
+const BOOLEAN_FLAGS = new Set(["fail-open", "debug-headers"]);
 /** Flags of the workload an Istio translation is for (istio command and serve --istio). */
 const WORKLOAD_VALUE_FLAGS = ["namespace", "root-namespace"];
 const WORKLOAD_REPEATED_FLAGS = ["selector", "service", "gateway", "gateway-class"];
@@ -148,6 +170,14 @@ const SERVE_FLAGS: FlagSpec = {
   values: new Set([...VALUE_FLAGS, ...WORKLOAD_VALUE_FLAGS]),
   repeated: new Set(["cluster", ...WORKLOAD_REPEATED_FLAGS]),
   booleans: new Set([...BOOLEAN_FLAGS, "allow-partial"]),
+  lists: new Set(["istio"]),
+  positional: false,
+};
+
+const CHECK_FLAGS: FlagSpec = {
+  values: new Set(["config", "token", "method", "path", "source-ip", "wasm", ...WORKLOAD_VALUE_FLAGS]),
+  repeated: new Set(["cluster", "header", ...WORKLOAD_REPEATED_FLAGS]),
+  booleans: new Set(["json", "allow-partial"]),
   lists: new Set(["istio"]),
   positional: false,
 };
@@ -280,6 +310,8 @@ function readFlagFile(flag: string, file: string): string {
 
 interface ServeSetup {
   options: ServeOptions;
+  /** --debug-headers: debugHeaders is set in the configuration (also after an --istio translation). */
+  debugHeaders?: boolean;
   /** With --istio: the translation (configuration not yet checked by the filter) and its files. */
   istio?: { translation: IstioTranslation; files: string[]; allowPartial: boolean };
 }
@@ -297,9 +329,16 @@ export function serveOptionsFromArgs(args: string[], env: Record<string, string 
   return setup.options;
 }
 
-function serveSetupFromArgs(args: string[], env: Record<string, string | undefined>): ServeSetup {
-  const parsed = parseFlags(args);
-  const { values, clusters, failOpen } = parsed;
+/** The configuration JSON with `debugHeaders: true` (JSON re-serialized). */
+export function withDebugHeaders(configuration: string): string {
+  const doc = JSON.parse(configuration) as unknown;
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return configuration;
+  return JSON.stringify({ ...(doc as Record<string, unknown>), debugHeaders: true });
+}
+
+/** The usage checks of --config / --istio and the workload flags (before anything is read). */
+function checkConfigFlags(parsed: ParsedArgs): void {
+  const { values } = parsed;
   const configFile = values.get("config");
   const istioFiles = parsed.lists.get("istio");
   if (configFile !== undefined && istioFiles !== undefined) throw new UsageError("give --config FILE or --istio FILES..., not both");
@@ -309,8 +348,13 @@ function serveSetupFromArgs(args: string[], env: Record<string, string | undefin
     }
   }
   if (configFile === undefined && istioFiles === undefined) throw new UsageError("--config FILE is required");
-  const upstream = values.get("upstream");
-  if (upstream === undefined) throw new UsageError("--upstream URL is required");
+}
+
+/** The configuration from --config FILE or --istio FILES... (translation not yet checked by the filter). */
+function configurationFromFlags(parsed: ParsedArgs): { configuration: string; istio?: ServeSetup["istio"] } {
+  checkConfigFlags(parsed);
+  const configFile = parsed.values.get("config");
+  const istioFiles = parsed.lists.get("istio");
   let configuration: string;
   let istio: ServeSetup["istio"];
   if (istioFiles !== undefined) {
@@ -325,12 +369,30 @@ function serveSetupFromArgs(args: string[], env: Record<string, string | undefin
       throw new UsageError(`--config ${configFile} is not valid JSON: ${(e as Error).message}`);
     }
   }
+  return { configuration, istio };
+}
+
+function clustersFromFlags(clusters: string[]): Record<string, string> {
   const clusterMap: Record<string, string> = {};
   for (const c of clusters) {
     const eq = c.indexOf("=");
     if (eq <= 0 || eq === c.length - 1) throw new UsageError(`--cluster must be NAME=URL, got ${JSON.stringify(c)}`);
     clusterMap[c.slice(0, eq)] = c.slice(eq + 1);
   }
+  return clusterMap;
+}
+
+function serveSetupFromArgs(args: string[], env: Record<string, string | undefined>): ServeSetup {
+  const parsed = parseFlags(args);
+  const { values, clusters, failOpen } = parsed;
+  checkConfigFlags(parsed);
+  if (!values.has("upstream")) throw new UsageError("--upstream URL is required");
+  const upstream = values.get("upstream") as string;
+  const debugHeaders = parsed.booleans.has("debug-headers");
+  const loaded = configurationFromFlags(parsed);
+  const istio = loaded.istio;
+  const configuration = debugHeaders ? withDebugHeaders(loaded.configuration) : loaded.configuration;
+  const clusterMap = clustersFromFlags(clusters);
   const portText = values.get("port") ?? env.PORT;
   const level = values.get("log-level");
   if (level !== undefined && parseLogLevel(level) === undefined) {
@@ -356,7 +418,7 @@ function serveSetupFromArgs(args: string[], env: Record<string, string | undefin
     adminPort: values.has("admin-port") ? intFlag("admin-port", values.get("admin-port") as string, 0, 65535) : undefined,
     failOpen,
   };
-  return { options, istio };
+  return { options, istio, debugHeaders };
 }
 
 function waitForSignal(): Promise<void> {
@@ -389,6 +451,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     return 2;
   }
   if (command === "istio") return istioCommand(rest, io);
+  if (command === "check") return checkCommand(rest, io);
   if (command !== "serve") {
     io.err(`jwt-authn-wasm: unknown command ${JSON.stringify(command)} (try --help)`);
     return 2;
@@ -422,6 +485,7 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
       return 1;
     }
     options.configuration = JSON.stringify(translation.configuration);
+    if (setup.debugHeaders) options.configuration = withDebugHeaders(options.configuration);
   }
   let gw: Gateway;
   try {
@@ -438,6 +502,234 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   await (io.untilShutdown ? io.untilShutdown(gw) : waitForSignal());
   await gw.close();
   return 0;
+}
+
+/** What `check` found; `--json` prints it as is. */
+export interface CheckResult {
+  verdict: "allowed" | "denied";
+  status: number;
+  /** The local reply's body (a denial). */
+  body?: string;
+  /** What the backend received (an allowed request): request line and headers (tokens redacted). */
+  forwarded?: { method: string; path: string; headers: Record<string, string | string[]> };
+  /** The x-jwt-authn-decision header ("" when the answer carried none). */
+  decision: string;
+  /** `iss/sub` of the verified token, or "-". */
+  principal: string;
+  /** The --token's payload decoded as sent (null without --token or when it does not decode). */
+  claims: unknown;
+  /** Whether the filter verified the token (from the decision). */
+  claimsVerified: boolean;
+}
+
+/** First 10 characters and "…", so a token is recognizable but never printed whole. */
+function redact(value: string): string {
+  return value.length > 10 ? `${value.slice(0, 10)}…` : value;
+}
+
+/** The header names configured as token locations (lower-cased), plus authorization. */
+function tokenHeaderNames(configuration: string): Set<string> {
+  const names = new Set(["authorization"]);
+  try {
+    const doc = JSON.parse(configuration) as { jwtRules?: { fromHeaders?: { name?: unknown }[] }[] };
+    for (const rule of doc.jwtRules ?? []) {
+      for (const h of rule.fromHeaders ?? []) if (typeof h.name === "string") names.add(h.name.toLowerCase());
+    }
+  } catch {
+    // the filter reports a bad configuration
+  }
+  return names;
+}
+
+/** The payload of a compact JWS, decoded for display only (never verified here). */
+function decodeClaims(token: string): unknown {
+  const parts = token.split(".");
+  if (parts.length !== 3) return null;
+  try {
+    return JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8")) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** The echo backend: 200 with the request line and headers it received, as JSON. */
+function startEcho(): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      const body = JSON.stringify({ method: req.method, path: req.url, headers: req.headers });
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(body);
+    });
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve(server));
+  });
+}
+
+function sendOne(
+  url: string,
+  method: string,
+  reqPath: string,
+  headers: Record<string, string | string[]>,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL(reqPath, url), { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function formatCheck(r: CheckResult): string {
+  const lines = [`verdict:   ${r.verdict}`, `status:    ${r.status}`];
+  if (r.body !== undefined) lines.push(`body:      ${r.body}`);
+  if (r.forwarded !== undefined) {
+    lines.push(`forwarded: ${r.forwarded.method} ${r.forwarded.path}`);
+    lines.push("backend received:");
+    for (const [k, v] of Object.entries(r.forwarded.headers)) {
+      for (const one of Array.isArray(v) ? v : [v]) lines.push(`  ${k}: ${one}`);
+    }
+  }
+  lines.push(`decision:  ${r.decision === "" ? "(none: the answer did not come from the filter)" : r.decision}`);
+  lines.push(`principal: ${r.principal}`);
+  if (r.claims === null) lines.push("claims:    -");
+  else {
+    lines.push(`claims:    (claims as sent; the filter verified: ${r.claimsVerified ? "yes" : "no"})`);
+    for (const l of JSON.stringify(r.claims, null, 2).split("\n")) lines.push(`  ${l}`);
+  }
+  return lines.join("\n");
+}
+
+/** `jwt-authn-wasm check …`: one request through the filter, explained; resolves to the exit code. */
+async function checkCommand(args: string[], io: CliIo): Promise<number> {
+  let parsed: ParsedArgs;
+  let configuration: string;
+  let istioSetup: ServeSetup["istio"];
+  let clusterMap: Record<string, string>;
+  const headers: Record<string, string | string[]> = {};
+  let method: string;
+  let reqPath: string;
+  try {
+    parsed = parseFlags(args, CHECK_FLAGS);
+    const loaded = configurationFromFlags(parsed);
+    configuration = loaded.configuration;
+    istioSetup = loaded.istio;
+    clusterMap = clustersFromFlags(parsed.clusters);
+    method = parsed.values.get("method") ?? "GET";
+    if (!/^[A-Za-z]+$/.test(method)) throw new UsageError(`--method must be a method name, got ${JSON.stringify(method)}`);
+    method = method.toUpperCase();
+    reqPath = parsed.values.get("path") ?? "/";
+    if (!reqPath.startsWith("/")) throw new UsageError(`--path must start with /, got ${JSON.stringify(reqPath)}`);
+    for (const h of parsed.lists.get("header") ?? []) {
+      const colon = h.indexOf(":");
+      if (colon <= 0) throw new UsageError(`--header must be NAME:VALUE, got ${JSON.stringify(h)}`);
+      const name = h.slice(0, colon).trim().toLowerCase();
+      const value = h.slice(colon + 1).trim();
+      const prev = headers[name];
+      headers[name] = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
+    }
+    const token = parsed.values.get("token");
+    if (token !== undefined) {
+      if (token === "") throw new UsageError("--token must not be empty");
+      const prev = headers.authorization;
+      const value = `Bearer ${token}`;
+      headers.authorization = prev === undefined ? value : [...(Array.isArray(prev) ? prev : [prev]), value];
+    }
+    const ip = parsed.values.get("source-ip");
+    if (ip !== undefined) {
+      if (net.isIP(ip) === 0) throw new UsageError(`--source-ip must be an IP address, got ${JSON.stringify(ip)}`);
+      headers["x-forwarded-for"] = ip;
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`jwt-authn-wasm: ${e.message} (try --help)`);
+      return 2;
+    }
+    throw e;
+  }
+  const wasm = parsed.values.get("wasm") ?? path.join(packageRoot(), "build", "jwt_authn.wasm");
+  if (istioSetup !== undefined) {
+    const { translation, files, allowPartial } = istioSetup;
+    try {
+      await istio().checkWithFilter(translation, wasm);
+    } catch (e) {
+      if (e instanceof HostError) {
+        io.err(`jwt-authn-wasm: ${e.code}: ${e.message}`);
+        return e.code === "HOST_ERR_BAD_OPTIONS" ? 2 : 1;
+      }
+      throw e;
+    }
+    printReports(io, translation.reports, files);
+    const errors = errorsOf(translation.reports).length;
+    if (errors > 0 && !allowPartial) {
+      io.err(`jwt-authn-wasm: the Istio translation reported ${errors} problem(s); not checking (--allow-partial checks the rest)`);
+      return 1;
+    }
+    configuration = JSON.stringify(translation.configuration);
+  }
+  configuration = withDebugHeaders(configuration);
+  const echo = await startEcho();
+  const echoUrl = `http://127.0.0.1:${(echo.address() as net.AddressInfo).port}`;
+  let gw: Gateway | undefined;
+  try {
+    try {
+      gw = await serve({
+        wasm,
+        configuration,
+        upstream: echoUrl,
+        clusters: clusterMap,
+        port: 0,
+        workers: 1,
+        logLevel: "warn",
+        log: (line) => io.err(line),
+      });
+    } catch (e) {
+      if (e instanceof HostError) {
+        io.err(`jwt-authn-wasm: ${e.code}: ${e.message}`);
+        return e.code === "HOST_ERR_BAD_OPTIONS" ? 2 : 1;
+      }
+      throw e;
+    }
+    const res = await sendOne(gw.url, method, reqPath, headers);
+    const d = res.headers["x-jwt-authn-decision"];
+    const decision = Array.isArray(d) ? d.join(", ") : (d ?? "");
+    const principal = /(?:^| )principal=(\S+)/.exec(decision)?.[1] ?? "-";
+    const token = parsed.values.get("token");
+    const result: CheckResult = {
+      verdict: decision.startsWith("allow") ? "allowed" : "denied",
+      status: res.status,
+      decision,
+      principal,
+      claims: token === undefined ? null : decodeClaims(token),
+      claimsVerified: principal !== "-" && !decision.startsWith("authn-failed"),
+    };
+    if (result.verdict === "allowed") {
+      let seen: { method?: string; path?: string; headers?: Record<string, string | string[]> } = {};
+      try {
+        seen = JSON.parse(res.body) as typeof seen;
+      } catch {
+        // not from the echo backend
+      }
+      const secret = tokenHeaderNames(configuration);
+      const shown: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(seen.headers ?? {})) {
+        shown[k] = secret.has(k.toLowerCase()) ? (Array.isArray(v) ? v.map(redact) : redact(v)) : v;
+      }
+      result.forwarded = { method: seen.method ?? method, path: seen.path ?? reqPath, headers: shown };
+    } else result.body = res.body;
+    io.out(parsed.booleans.has("json") ? JSON.stringify(result, null, 2) : formatCheck(result));
+    return 0;
+  } finally {
+    if (gw !== undefined) await gw.close();
+    echo.closeAllConnections();
+    await new Promise<void>((resolve) => echo.close(() => resolve()));
+  }
 }
 
 /** `jwt-authn-wasm istio FILES... [options]`: prints the translation; resolves to the exit code. */

@@ -17,6 +17,8 @@ export class Verdict {
   allowed: bool = true;
   /** Envoy's response-code details policy id: the matching DENY policy, or "none" when no ALLOW matched. */
   policy: string = "";
+  /** The index of the deciding rule inside `policy` (-1 when no rule decided: "none" or no policy matched). */
+  rule: i32 = -1;
 }
 
 // ---- Sources ----------------------------------------------------------------------------------------
@@ -199,15 +201,20 @@ function ruleMatches(r: Rule, a: RequestAttrs): bool {
   return true;
 }
 
-function policyMatches(pol: Policy, a: RequestAttrs): bool {
+/** The index of the first matching rule, or -1. */
+function matchingRule(pol: Policy, a: RequestAttrs): i32 {
   for (let i = 0; i < pol.rules.length; i++) {
-    if (ruleMatches(unchecked(pol.rules[i]), a)) return true;
+    if (ruleMatches(unchecked(pol.rules[i]), a)) return i;
   }
-  return false;
+  return -1;
+}
+
+function policyMatches(pol: Policy, a: RequestAttrs): bool {
+  return matchingRule(pol, a) >= 0;
 }
 
 /** `METHOD /path` for a log line: no query string (a token may be there), at most 256 characters. */
-function requestLine(a: RequestAttrs): string {
+export function requestLine(a: RequestAttrs): string {
   const line = a.method + " " + a.urlPath();
   return line.length > 256 ? line.substring(0, 256) + "…" : line;
 }
@@ -254,21 +261,28 @@ export function evaluatePolicies(cfg: Config, a: RequestAttrs, stats: Stats | nu
   const v = VERDICT;
   v.allowed = true;
   v.policy = "";
+  v.rule = -1;
   if (cfg.hasShadow) evaluateShadow(cfg, a, stats);
   const policies = cfg.policies;
   for (let i = 0; i < policies.length; i++) {
     const pol = unchecked(policies[i]);
-    if (pol.action == PolicyAction.Deny && !pol.dryRun && policyMatches(pol, a)) {
+    if (pol.action != PolicyAction.Deny || pol.dryRun) continue;
+    const r = matchingRule(pol, a);
+    if (r >= 0) {
       v.allowed = false;
       v.policy = pol.name;
+      v.rule = r;
       return v;
     }
   }
   if (!cfg.hasAllow) return v;
   for (let i = 0; i < policies.length; i++) {
     const pol = unchecked(policies[i]);
-    if (pol.action == PolicyAction.Allow && !pol.dryRun && policyMatches(pol, a)) {
+    if (pol.action != PolicyAction.Allow || pol.dryRun) continue;
+    const r = matchingRule(pol, a);
+    if (r >= 0) {
       v.policy = pol.name;
+      v.rule = r;
       return v;
     }
   }

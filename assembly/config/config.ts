@@ -235,6 +235,8 @@ export class Config {
   policyHeaders: string[] = [];
   /** Beyond Istio: a denial of a request without a valid token is 401 `Jwt is missing` with a realm. */
   denyWithAuthenticate: bool = false;
+  /** Every answer carries `x-jwt-authn-decision` with the deciding reason (local replies and forwarded responses). */
+  debugHeaders: bool = false;
   /** Envoy's xff_num_trusted_hops (Istio's numTrustedProxies): the remote IP is the Nth XFF entry from the right. */
   xffNumTrustedHops: i32 = 0;
   /** Requests one VM keeps paused waiting for key sets; beyond it a request fails at once. */

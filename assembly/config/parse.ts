@@ -40,9 +40,10 @@ export function parseConfig(data: usize, len: i32): ConfigResult {
     res.error = "configuration: must be a JSON object";
     return res;
   }
-  r.onlyKnown(doc, "", ["jwtRules", "policies", "tokenCache", "maxPausedRequests", "denyWithAuthenticate", "xffNumTrustedHops", "ignoreUnknownIssuers"], []);
+  r.onlyKnown(doc, "", ["jwtRules", "policies", "tokenCache", "maxPausedRequests", "denyWithAuthenticate", "xffNumTrustedHops", "ignoreUnknownIssuers", "debugHeaders"], []);
   const cfg = new Config();
   cfg.denyWithAuthenticate = r.bool_(doc, "denyWithAuthenticate", "");
+  cfg.debugHeaders = r.bool_(doc, "debugHeaders", "");
   cfg.xffNumTrustedHops = r.int(doc, "xffNumTrustedHops", "", 0, 0, 64);
   cfg.maxPausedRequests = r.int(doc, "maxPausedRequests", "", cfg.maxPausedRequests, 0, 1000000);
   const tc = r.obj(doc.get("tokenCache"), "tokenCache");

@@ -7,7 +7,8 @@ export class Reader {
   warnings: string[] = [];
 
   fail(path: string, problem: string): void {
-    if (this.error.length == 0) this.error = path + ": " + problem;
+    // One line whatever the configuration holds: control characters never reach the log as they are.
+    if (this.error.length == 0) this.error = escapeControls(path) + ": " + escapeControls(problem);
   }
   get ok(): bool {
     return this.error.length == 0;
@@ -18,7 +19,7 @@ export class Reader {
     for (let i = 0; i < o.keys.length; i++) {
       const k = unchecked(o.keys[i]);
       if (allowed.includes(k)) continue;
-      const p = path.length > 0 ? path + "." + k : k;
+      const p = memberPath(path, k);
       if (later.includes(k)) this.fail(p, "not supported yet");
       else this.fail(p, "unknown field");
       return;
@@ -132,4 +133,50 @@ export function parseDurationMs(s: string): f64 {
     else if (c < 0x30 || c > 0x39) return -1;
   }
   return parseFloat(num) * unit;
+}
+
+/** `\uXXXX` for every control character, so a refusal is one log line its author cannot extend. */
+export function escapeControls(s: string): string {
+  let clean = true;
+  for (let i = 0; i < s.length && clean; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029) clean = false;
+  }
+  if (clean) return s;
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029) {
+      const h = c.toString(16);
+      out += "\\u" + "0000".substring(h.length) + h;
+    } else out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+function isPlainName(k: string): bool {
+  if (k.length == 0) return false;
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    const ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x5f || c == 0x2d || c == 0x24;
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/**
+ * The path of member `k` under `path`: `path.k` for a plain name, else `path["…"]` with `"`, `\\`, `:` and
+ * control characters escaped, so an empty or odd name still names its field and never splits the line.
+ */
+export function memberPath(path: string, k: string): string {
+  if (isPlainName(k)) return path.length > 0 ? path + "." + k : k;
+  let q = "";
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    if (c == 0x22) q += "\\\"";
+    else if (c == 0x5c) q += "\\\\";
+    else if (c == 0x3a) q += "\\u003a";
+    else q += String.fromCharCode(c);
+  }
+  return path + "[\"" + q + "\"]";
 }

@@ -23,20 +23,27 @@ export function realmFor(scheme: string, authority: string, path: string): strin
   return realm;
 }
 
-export function sendAuthnFailure(s: Status, realm: string, tokenPresent: bool): void {
+/** The debugHeaders response header: the deciding reason (config `debugHeaders`). */
+export const DECISION_HEADER = "x-jwt-authn-decision";
+
+/** `decision` (non-empty only with debugHeaders) becomes the x-jwt-authn-decision header. */
+export function sendAuthnFailure(s: Status, realm: string, tokenPresent: bool, decision: string = ""): void {
   const body = statusString(s);
   let www = "Bearer realm=\"" + realm + "\"";
   if (tokenPresent) www += ", error=\"invalid_token\"";
   const headers: HeaderPair[] = [header("www-authenticate", www)];
+  if (decision.length > 0) headers.push(header(DECISION_HEADER, decision));
   send_local_response(httpCodeFor(s), "jwt_authn_access_denied{" + body.replaceAll(" ", "_") + "}",
     String.UTF8.encode(body), headers, GrpcStatusValues.InvalidCode);
 }
 
 export const RBAC_DENIED_BODY = "RBAC: access denied";
 
-export function sendRbacDenied(policy: string): void {
+export function sendRbacDenied(policy: string, decision: string = ""): void {
+  const headers: HeaderPair[] = [];
+  if (decision.length > 0) headers.push(header(DECISION_HEADER, decision));
   send_local_response(403, "rbac_access_denied_matched_policy[" + policy + "]",
-    String.UTF8.encode(RBAC_DENIED_BODY), [], GrpcStatusValues.InvalidCode);
+    String.UTF8.encode(RBAC_DENIED_BODY), headers, GrpcStatusValues.InvalidCode);
 }
 
 /** Fail closed when the filter has no usable configuration (it should never run unconfigured). */

@@ -5,7 +5,7 @@ import {
   Context, FilterHeadersStatusValues, stream_context, continue_request, log, LogLevelValues,
 } from "@solo-io/proxy-runtime/assembly";
 import { readRequestHeaders } from "./headers";
-import { Status } from "../status";
+import { Status, statusString } from "../status";
 import { Config, JwtRule } from "../config/config";
 import { Extractor, LocationKind, removeQueryParam, removeCookie, RequestHeader } from "../authn/extractor";
 import { claimHeaderValue } from "../authn/claimheaders";
@@ -16,9 +16,9 @@ import { Jwks } from "../jwks/jwks";
 import { KeyWaiter, RemoteSet, DocKind, Need } from "../jwks/remote";
 import { KeySets } from "../jwks/keysets";
 import { Principal } from "../authz/principal";
-import { evaluatePolicies } from "../authz/policy";
+import { evaluatePolicies, requestLine, Verdict } from "../authz/policy";
 import { RequestAttrs } from "../authz/attributes";
-import { realmFor, sendAuthnFailure, sendRbacDenied, sendNotConfigured, sendHeadersUnreadable } from "./reply";
+import { realmFor, sendAuthnFailure, sendRbacDenied, sendNotConfigured, sendHeadersUnreadable, DECISION_HEADER } from "./reply";
 import { nowMs } from "./clock";
 import { JwtRoot } from "./root";
 
@@ -46,6 +46,28 @@ function removeCookieEverywhere(name: string, headers: RequestHeader[]): void {
 const NO_CHECKS: TokenCheck[] = [];
 const NO_HEADERS: RequestHeader[] = [];
 const NO_PRINCIPAL: Principal = new Principal();
+
+/**
+ * One word of a debug decision header: printable ASCII only, no space, quote or backslash (each becomes
+ * `?`), at most 128 characters; "-" when empty.
+ */
+function debugWord(s: string): string {
+  if (s.length == 0) return "-";
+  const n = s.length > 128 ? 128 : s.length;
+  let out = "";
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    out += c <= 0x20 || c >= 0x7f || c == 0x22 || c == 0x5c ? "?" : String.fromCharCode(c);
+  }
+  return s.length > n ? out + "..." : out;
+}
+
+/** `METHOD /path` (no query string: a token may be there), at most 256 characters, for a log line. */
+function refusedLine(method: string, path: string): string {
+  const q = path.indexOf("?");
+  const line = method + " " + (q < 0 ? path : path.substring(0, q));
+  return line.length > 256 ? line.substring(0, 256) + "..." : line;
+}
 
 /** A paused request, tied to the one key set it waits for. */
 class StreamWaiter extends KeyWaiter {
@@ -78,6 +100,9 @@ export class JwtStream extends Context {
   private next: i32 = 0;
   private nowMs: f64 = 0;
   private path: string = "";
+  private method: string = "";
+  /** With debugHeaders: the deciding reason, added to the response as x-jwt-authn-decision ("" otherwise). */
+  private decision: string = "";
   private authority: string = "";
   private scheme: string = "";
   private principal: Principal = NO_PRINCIPAL;
@@ -113,6 +138,7 @@ export class JwtStream extends Context {
       return FilterHeadersStatusValues.StopIteration;
     }
     this.path = view.path;
+    this.method = view.method;
     this.authority = view.authority;
     this.scheme = view.scheme;
     if (cfg.policies.length > 0) {
@@ -175,7 +201,47 @@ export class JwtStream extends Context {
   private fail(s: Status, tokenPresent: bool): void {
     const stats = this.jwtRoot.stats;
     if (stats !== null) stats.deny(s);
-    sendAuthnFailure(s, realmFor(this.scheme, this.authority, this.path), tokenPresent);
+    // The issuer the failing token claims (unverified), "-" when there is none or no token was parsed.
+    let issuer = "";
+    if (this.next < this.checks.length) {
+      const jwt = unchecked(this.checks[this.next]).jwt;
+      if (jwt.hasIss) issuer = jwt.iss;
+    }
+    log(LogLevelValues.info, "jwt_authn: denied status=\"" + statusString(s) + "\" issuer=" + debugWord(issuer) + ": " + refusedLine(this.method, this.path));
+    const cfg = this.cfg;
+    let decision = "";
+    if (cfg !== null && cfg.debugHeaders) {
+      decision = "authn-failed status=\"" + statusString(s) + "\" issuer=" + debugWord(issuer);
+    }
+    sendAuthnFailure(s, realmFor(this.scheme, this.authority, this.path), tokenPresent, decision);
+  }
+
+  /** `principal=iss/sub issuer=<accepting rule's issuer>` for a debug decision header. */
+  private principalWords(): string {
+    const p = this.principal;
+    let out = " principal=" + (p.has ? debugWord(p.iss) + "/" + debugWord(p.sub) : "-");
+    const first = this.verifiedToken();
+    if (first !== null) {
+      const rule = first.accepted;
+      if (rule !== null) out += " issuer=" + debugWord(rule.issuer);
+    }
+    return out;
+  }
+
+  /** The debug decision of a policy verdict; null when the configuration has no policies. */
+  private verdictDecision(v: Verdict | null): string {
+    if (v === null) return "allow no-policies" + this.principalWords();
+    if (v.allowed) {
+      if (v.policy.length == 0) return "allow no-deny-matched" + this.principalWords();
+      return "allow policy=" + debugWord(v.policy) + " rule=" + v.rule.toString() + this.principalWords();
+    }
+    if (v.rule < 0) return "deny-no-allow-matched" + this.principalWords();
+    return "deny policy=" + debugWord(v.policy) + " rule=" + v.rule.toString() + this.principalWords();
+  }
+
+  onResponseHeaders(_n: u32, _endOfStream: bool): FilterHeadersStatusValues {
+    if (this.decision.length > 0) stream_context.headers.response.add(DECISION_HEADER, this.decision);
+    return FilterHeadersStatusValues.Continue;
   }
 
   /** Pauses on a set; false when this VM already holds the most paused requests it may. */
@@ -271,7 +337,10 @@ export class JwtStream extends Context {
     this.applySuccess();
     if (stats !== null && this.checks.length > 0) stats.allowed.increment(1);
     const attrs = this.attrs;
-    if (attrs === null) return FilterHeadersStatusValues.Continue;
+    if (attrs === null) {
+      if (cfg.debugHeaders) this.decision = this.verdictDecision(null);
+      return FilterHeadersStatusValues.Continue;
+    }
     attrs.principal = this.principal;
     const first = this.verifiedToken();
     attrs.jwt = first !== null ? first.jwt : null;
@@ -279,12 +348,16 @@ export class JwtStream extends Context {
     const verdict = evaluatePolicies(cfg, attrs, stats);
     if (!verdict.allowed) {
       if (stats !== null) stats.rbacDenied.increment(1);
+      log(LogLevelValues.info, "rbac: denied by policy " + verdict.policy + " rule " +
+        (verdict.rule < 0 ? "-" : verdict.rule.toString()) + ": " + requestLine(attrs));
+      const decision = cfg.debugHeaders ? this.verdictDecision(verdict) : "";
       if (cfg.denyWithAuthenticate && !this.principal.has) {
         // Beyond Istio: a request that brought no valid token is told to authenticate (401), not forbidden.
-        sendAuthnFailure(Status.JwtMissed, realmFor(this.scheme, this.authority, this.path), false);
-      } else sendRbacDenied(verdict.policy);
+        sendAuthnFailure(Status.JwtMissed, realmFor(this.scheme, this.authority, this.path), false, decision);
+      } else sendRbacDenied(verdict.policy, decision);
       return FilterHeadersStatusValues.StopIteration;
     }
+    if (cfg.debugHeaders) this.decision = this.verdictDecision(verdict);
     if (stats !== null && cfg.policies.length > 0) stats.rbacAllowed.increment(1);
     return FilterHeadersStatusValues.Continue;
   }
