@@ -5,6 +5,9 @@
 import { get_property } from "@solo-io/proxy-runtime/assembly/runtime";
 import { Jwt } from "../jwt/jwt";
 import { JwtRule } from "../config/config";
+import { claimValues } from "../jwt/claims";
+
+const NO_VALUES: string[] = [];
 import { Principal } from "./principal";
 import { pathEnd, parseIp } from "./match";
 
@@ -52,6 +55,27 @@ export class RequestAttrs {
   /** The first verified token (its claims are the policies' `request.auth.*`), and the rule that accepted it. */
   jwt: Jwt | null = null;
   rule: JwtRule | null = null;
+  /** How many distinct claim paths the policies read (Config.claimPaths), and their values once computed. */
+  claimSlots: i32 = 0;
+  private _claims: Array<string[] | null> | null = null;
+
+  /** The values of claim path `index` (claimValues of the first verified token), computed once per request. */
+  claimValuesAt(index: i32, path: string[]): string[] {
+    const jwt = this.jwt;
+    if (jwt === null) return NO_VALUES;
+    let cache = this._claims;
+    if (cache === null) {
+      cache = new Array<string[] | null>(this.claimSlots);
+      this._claims = cache;
+    }
+    if (index < 0 || index >= cache.length) return claimValues(jwt, this.rule, path);
+    let v = unchecked(cache[index]);
+    if (v === null) {
+      v = claimValues(jwt, this.rule, path);
+      unchecked(cache[index] = v);
+    }
+    return v;
+  }
   xffNumTrustedHops: i32 = 0;
   /** Index of `x-forwarded-for` in `headers`, or -1. */
   xffIndex: i32 = -1;

@@ -10,7 +10,6 @@ import { Principal, matchesAnyPrincipal } from "./principal";
 import { RequestAttrs } from "./attributes";
 import { anyMatches, pathMatches, anyCidr } from "./match";
 import { JsonKind } from "../util/json";
-import { claimValues } from "../jwt/claims";
 import { Stats } from "../filter/stats";
 
 export class Verdict {
@@ -100,10 +99,8 @@ function operationMatches(o: Operation, a: RequestAttrs): bool {
  * accepting rule's spaceDelimitedClaims normalization (`scope` and `permission` always), as Istio matches
  * the payload Envoy normalized into metadata.
  */
-function claimMatches(a: RequestAttrs, path: string[], list: StringMatch[]): bool {
-  const jwt = a.jwt;
-  if (jwt === null) return false;
-  const values = claimValues(jwt, a.rule, path);
+function claimMatches(a: RequestAttrs, c: Condition, list: StringMatch[]): bool {
+  const values = a.claimValuesAt(c.claimIndex, c.claimPath);
   for (let i = 0; i < values.length; i++) {
     if (anyMatches(list, unchecked(values[i]), true)) return true;
   }
@@ -126,7 +123,7 @@ function stringsMatch(list: StringMatch[], c: Condition, a: RequestAttrs): bool 
       const azp = payload.get("azp");
       return azp !== null && azp.kind == JsonKind.String && anyMatches(list, azp.strValue, true);
     }
-    case CondKey.AuthClaims: return claimMatches(a, c.claimPath, list);
+    case CondKey.AuthClaims: return claimMatches(a, c, list);
     case CondKey.Header: {
       const h = unchecked(a.headers[c.headerIndex]);
       return h !== null && anyMatches(list, h, true);

@@ -192,6 +192,8 @@ export class Condition {
   header: string = "";
   /** Index of the header in Config.policyHeaders. */
   headerIndex: i32 = 0;
+  /** Index of the claim path in Config.claimPaths (conditions on one claim share it). */
+  claimIndex: i32 = 0;
   values: StringMatch[] | null = null;
   notValues: StringMatch[] | null = null;
   principals: PrincipalMatch[] | null = null;
@@ -233,6 +235,11 @@ export class Config {
   hasShadow: bool = false;
   /** Lower-case header names that `when` conditions read (with `x-forwarded-for` for remote IPs). */
   policyHeaders: string[] = [];
+  /**
+   * The distinct claim paths `when` conditions read (each joined with NUL): a request computes a claim's
+   * values once, however many rules test it.
+   */
+  claimPaths: string[] = [];
   /** Beyond Istio: a denial of a request without a valid token is 401 `Jwt is missing` with a realm. */
   denyWithAuthenticate: bool = false;
   /** Every answer carries `x-jwt-authn-decision` with the deciding reason (local replies and forwarded responses). */

@@ -279,6 +279,13 @@ function readCondition(r: Reader, wo: JsonValue, wp: string, cfg: Config): Condi
     if (names === null) { r.fail(kp, "must name a claim, such as request.auth.claims[groups] or request.auth.claims[a][b]"); return null; }
     c.key = CondKey.AuthClaims;
     c.claimPath = names;
+    const joined = names.join("\u0000");
+    let ci = cfg.claimPaths.indexOf(joined);
+    if (ci < 0) {
+      ci = cfg.claimPaths.length;
+      cfg.claimPaths.push(joined);
+    }
+    c.claimIndex = ci;
   } else if (key.startsWith("request.headers")) {
     const s = key.substring(15);
     if (s.length <= 2 || !s.startsWith("[") || !s.endsWith("]")) { r.fail(kp, "must name a header, such as request.headers[x-tenant]"); return null; }

@@ -149,6 +149,7 @@ export class JwtStream extends Context {
       a.headers = view.extra;
       a.xffNumTrustedHops = cfg.xffNumTrustedHops;
       a.xffIndex = cfg.policyHeaders.indexOf("x-forwarded-for");
+      a.claimSlots = cfg.claimPaths.length;
       this.attrs = a;
     }
     if (view.sawSkipped) {
