@@ -439,6 +439,32 @@ const defaultIo: CliIo = {
   env: process.env,
 };
 
+/**
+ * The plugin configuration from an Istio translation (serve --istio, check --istio): checked by the
+ * filter's own reader, its reports printed; an exit code instead when it cannot be used.
+ */
+async function istioConfiguration(
+  io: CliIo, setup: NonNullable<ServeSetup["istio"]>, wasm: string | Uint8Array, doing: string, does: string,
+): Promise<string | number> {
+  const { translation, files, allowPartial } = setup;
+  try {
+    await istio().checkWithFilter(translation, wasm);
+  } catch (e) {
+    if (e instanceof HostError) {
+      io.err(`jwt-authn-wasm: ${e.code}: ${e.message}`);
+      return e.code === "HOST_ERR_BAD_OPTIONS" ? 2 : 1;
+    }
+    throw e;
+  }
+  printReports(io, translation.reports, files);
+  const errors = errorsOf(translation.reports).length;
+  if (errors > 0 && !allowPartial) {
+    io.err(`jwt-authn-wasm: the Istio translation reported ${errors} problem(s); not ${doing} (--allow-partial ${does} the rest)`);
+    return 1;
+  }
+  return JSON.stringify(translation.configuration);
+}
+
 /** Runs the command line; resolves to the exit code. */
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -468,23 +494,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   }
   const options = setup.options;
   if (setup.istio !== undefined) {
-    const { translation, files, allowPartial } = setup.istio;
-    try {
-      await istio().checkWithFilter(translation, options.wasm);
-    } catch (e) {
-      if (e instanceof HostError) {
-        io.err(`jwt-authn-wasm: ${e.code}: ${e.message}`);
-        return e.code === "HOST_ERR_BAD_OPTIONS" ? 2 : 1;
-      }
-      throw e;
-    }
-    printReports(io, translation.reports, files);
-    const errors = errorsOf(translation.reports).length;
-    if (errors > 0 && !allowPartial) {
-      io.err(`jwt-authn-wasm: the Istio translation reported ${errors} problem(s); not serving (--allow-partial serves the rest)`);
-      return 1;
-    }
-    options.configuration = JSON.stringify(translation.configuration);
+    const configuration = await istioConfiguration(io, setup.istio, options.wasm, "serving", "serves");
+    if (typeof configuration === "number") return configuration;
+    options.configuration = configuration;
     if (setup.debugHeaders) options.configuration = withDebugHeaders(options.configuration);
   }
   let gw: Gateway;
@@ -655,23 +667,9 @@ async function checkCommand(args: string[], io: CliIo): Promise<number> {
   }
   const wasm = parsed.values.get("wasm") ?? path.join(packageRoot(), "build", "jwt_authn.wasm");
   if (istioSetup !== undefined) {
-    const { translation, files, allowPartial } = istioSetup;
-    try {
-      await istio().checkWithFilter(translation, wasm);
-    } catch (e) {
-      if (e instanceof HostError) {
-        io.err(`jwt-authn-wasm: ${e.code}: ${e.message}`);
-        return e.code === "HOST_ERR_BAD_OPTIONS" ? 2 : 1;
-      }
-      throw e;
-    }
-    printReports(io, translation.reports, files);
-    const errors = errorsOf(translation.reports).length;
-    if (errors > 0 && !allowPartial) {
-      io.err(`jwt-authn-wasm: the Istio translation reported ${errors} problem(s); not checking (--allow-partial checks the rest)`);
-      return 1;
-    }
-    configuration = JSON.stringify(translation.configuration);
+    const translated = await istioConfiguration(io, istioSetup, wasm, "checking", "checks");
+    if (typeof translated === "number") return translated;
+    configuration = translated;
   }
   configuration = withDebugHeaders(configuration);
   const echo = await startEcho();

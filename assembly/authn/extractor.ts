@@ -67,17 +67,19 @@ export class Extraction {
   }
 }
 
-function addLocation(list: Location[], kind: LocationKind, name: string, prefix: string, rule: JwtRule, ci: bool = false): void {
-  for (let i = 0; i < list.length; i++) {
-    const l = unchecked(list[i]);
-    if (l.kind == kind && l.name == name && l.prefix == prefix && l.caseInsensitive == ci) {
-      if (!l.rules.includes(rule)) l.rules.push(rule);
-      return;
-    }
+/** Adds `rule` to the location (kind, name, prefix, case rule), made on first use; a map keeps configure linear. */
+function addLocation(list: Location[], byKey: Map<string, Location>, kind: LocationKind, name: string, prefix: string, rule: JwtRule, ci: bool = false): void {
+  const key = (<i32>kind).toString() + (ci ? "i" : "s") + name + "\u0000" + prefix;
+  if (byKey.has(key)) {
+    const l = byKey.get(key);
+    // Rules are added in configuration order, so a rule already here is the last one added.
+    if (l.rules.length == 0 || unchecked(l.rules[l.rules.length - 1]) !== rule) l.rules.push(rule);
+    return;
   }
   const l = new Location(kind, name, prefix, ci);
   l.rules.push(rule);
   list.push(l);
+  byKey.set(key, l);
 }
 
 export class Extractor {
@@ -86,25 +88,30 @@ export class Extractor {
   headerNames: string[] = [];
 
   constructor(cfg: Config) {
+    const byKey = new Map<string, Location>();
+    const names = new Set<string>();
     for (let i = 0; i < cfg.rules.length; i++) {
       const r = unchecked(cfg.rules[i]);
       for (let j = 0; j < r.fromHeaders.length; j++) {
         const h = unchecked(r.fromHeaders[j]);
-        addLocation(this.locations, LocationKind.Header, h.name, h.prefix, r, h.caseInsensitive);
+        addLocation(this.locations, byKey, LocationKind.Header, h.name, h.prefix, r, h.caseInsensitive);
       }
     }
     for (let i = 0; i < cfg.rules.length; i++) {
       const r = unchecked(cfg.rules[i]);
-      for (let j = 0; j < r.fromParams.length; j++) addLocation(this.locations, LocationKind.Param, unchecked(r.fromParams[j]), "", r);
+      for (let j = 0; j < r.fromParams.length; j++) addLocation(this.locations, byKey, LocationKind.Param, unchecked(r.fromParams[j]), "", r);
     }
     for (let i = 0; i < cfg.rules.length; i++) {
       const r = unchecked(cfg.rules[i]);
-      for (let j = 0; j < r.fromCookies.length; j++) addLocation(this.locations, LocationKind.Cookie, unchecked(r.fromCookies[j]), "", r);
+      for (let j = 0; j < r.fromCookies.length; j++) addLocation(this.locations, byKey, LocationKind.Cookie, unchecked(r.fromCookies[j]), "", r);
     }
     for (let i = 0; i < this.locations.length; i++) {
       const l = unchecked(this.locations[i]);
       const name = l.kind == LocationKind.Header ? l.name : l.kind == LocationKind.Cookie ? "cookie" : "";
-      if (name.length > 0 && !this.headerNames.includes(name)) this.headerNames.push(name);
+      if (name.length > 0 && !names.has(name)) {
+        names.add(name);
+        this.headerNames.push(name);
+      }
     }
   }
 
