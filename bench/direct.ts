@@ -304,7 +304,7 @@ interface BenchPolicy {
  * user-1234567890, aud api, scope "read write"). Only the last rule of the last policy matches it; each
  * other rule fails on one of its fields, most after others matched.
  */
-function policySet50(): BenchPolicy[] {
+export function policySet50(): BenchPolicy[] {
   const ISS = "https://issuer.example.com";
   const miss = (i: number): object => {
     switch (i % 7) {

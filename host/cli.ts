@@ -7,10 +7,13 @@
 
 import fs from "node:fs";
 import http from "node:http";
+import https from "node:https";
 import net from "node:net";
 import path from "node:path";
+import { parseExplanation, formatExplanation, type PolicyExplanation } from "./explain";
 import { HostError, serve, type Gateway, type ServeOptions } from "./index";
 import { parseLogLevel } from "./log";
+import { tlsSettingsFromFiles, type TlsSettings } from "./tls";
 import { DEFAULT_FILENAME, DEFAULT_URL, FORMATS, type IstioFormat } from "./istio/formats";
 import type { IstioReport, IstioTranslation, Workload } from "./istio/translate";
 
@@ -27,8 +30,10 @@ export const USAGE = `Usage: jwt-authn-wasm serve (--config FILE | --istio FILES
 Runs the proxy-wasm filter in a local host that behaves like Envoy's wasm HTTP filter.
 
 Options:
-  --config FILE        plugin configuration (JSON), passed as-is to proxy_on_configure (required
-                       unless --istio)
+  --config FILE        plugin configuration: the file's bytes, passed as they are to
+                       proxy_on_configure (any text, even empty, as Envoy; required unless --istio)
+  --config-json        refuse a --config file that is not JSON before starting (our filter's
+                       configuration is JSON; implied by --debug-headers)
   --upstream URL       where requests go after the filter, e.g. http://127.0.0.1:9000 (required)
   --cluster NAME=URL   a cluster for proxy_http_call (repeatable)
   --port N             listener port (default $PORT, else 8080; 0 = any free port)
@@ -46,8 +51,20 @@ Options:
   --admin-port N       Envoy-style admin listener on 127.0.0.1 (/stats, /stats/prometheus,
                        /ready; 0 = any free port; default: none)
   --fail-open          let requests through when a VM has failed (default: answer 503)
+  --access-log         print an access-log line per request on stderr (default: none, as Envoy
+                       without an access log configured)
   --debug-headers      set debugHeaders in the configuration: every answer carries
                        x-jwt-authn-decision with the deciding reason (policy, rule, principal)
+  --tls-cert FILE      serve HTTPS with this certificate chain (PEM); needs --tls-key
+  --tls-key FILE       the certificate's private key (PEM)
+  --client-ca FILE     request client certificates, verified against this CA (PEM): mTLS, and
+                       the connection.* properties (URI SAN, subject, digest...) of the peer
+  --client-cert MODE   with --client-ca: optional (default: a client may send none, one that does
+                       not verify is refused, as Envoy) or required (no valid certificate, no
+                       handshake: Envoy's require_client_certificate)
+  --node-metadata K=V  Envoy node metadata, read by the module as node.metadata.K (repeatable)
+  --node-id ID         Envoy node id (node.id; default "")
+  --node-cluster NAME  Envoy node cluster (node.cluster; default "")
   --istio FILES...     instead of --config: Istio RequestAuthentication/AuthorizationPolicy YAML,
                        translated for the workload as by the istio command (its workload flags
                        --selector, --namespace, --root-namespace, --service, --gateway,
@@ -66,6 +83,14 @@ Options:
   --path P             request path and query (default /)
   --header K:V         a request header (repeatable)
   --source-ip IP       sent as x-forwarded-for (source.ip itself is the loopback peer)
+  --peer-ip IP         the request's own source address (source.ip, and remote.ip without trusted
+                       hops): a loopback address, 127.0.0.0/8 or ::1 (then the gateway listens on ::1)
+  --port N             the gateway's listener port (destination.port; default: any free port)
+  --tls-cert FILE, --tls-key FILE, --client-ca FILE, --client-cert MODE
+                       the gateway listens on HTTPS, as serve
+  --cert FILE          the client certificate (PEM) the request presents (with --key, --tls-cert)
+  --key FILE           its private key (PEM)
+  --sni NAME           the server name the request sends (with --tls-cert)
   --cluster NAME=URL   a cluster for proxy_http_call, as serve (repeatable)
   --wasm FILE          the module (default build/jwt_authn.wasm in the package)
   --json               print one JSON object
@@ -105,6 +130,8 @@ export interface CliIo {
   untilShutdown?(gw: Gateway): Promise<void>;
 }
 
+/** The listener's TLS (serve and check). */
+const TLS_FLAGS = ["tls-cert", "tls-key", "client-ca", "client-cert"];
 const VALUE_FLAGS = new Set([
   "config",
   "upstream",
@@ -120,8 +147,11 @@ const VALUE_FLAGS = new Set([
   "log-level",
   "max-request-headers-count",
   "admin-port",
+  ...TLS_FLAGS,
+  "node-id",
+  "node-cluster",
 ]);
-const BOOLEAN_FLAGS = new Set(["fail-open", "debug-headers"]);
+const BOOLEAN_FLAGS = new Set(["fail-open", "debug-headers", "config-json", "access-log"]);
 /** Flags of the workload an Istio translation is for (istio command and serve --istio). */
 const WORKLOAD_VALUE_FLAGS = ["namespace", "root-namespace"];
 const WORKLOAD_REPEATED_FLAGS = ["selector", "service", "gateway", "gateway-class"];
@@ -168,14 +198,14 @@ interface FlagSpec {
 
 const SERVE_FLAGS: FlagSpec = {
   values: new Set([...VALUE_FLAGS, ...WORKLOAD_VALUE_FLAGS]),
-  repeated: new Set(["cluster", ...WORKLOAD_REPEATED_FLAGS]),
+  repeated: new Set(["cluster", "node-metadata", ...WORKLOAD_REPEATED_FLAGS]),
   booleans: new Set([...BOOLEAN_FLAGS, "allow-partial"]),
   lists: new Set(["istio"]),
   positional: false,
 };
 
 const CHECK_FLAGS: FlagSpec = {
-  values: new Set(["config", "token", "method", "path", "source-ip", "wasm", ...WORKLOAD_VALUE_FLAGS]),
+  values: new Set(["config", "token", "method", "path", "source-ip", "peer-ip", "port", "wasm", ...TLS_FLAGS, "cert", "key", "sni", ...WORKLOAD_VALUE_FLAGS]),
   repeated: new Set(["cluster", "header", ...WORKLOAD_REPEATED_FLAGS]),
   booleans: new Set(["json", "allow-partial"]),
   lists: new Set(["istio"]),
@@ -300,6 +330,14 @@ function readFile(file: string): string {
   }
 }
 
+function readFlagBytes(flag: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`cannot read --${flag} ${file}: ${(e as Error).message}`);
+  }
+}
+
 function readFlagFile(flag: string, file: string): string {
   try {
     return fs.readFileSync(file, "utf8");
@@ -350,8 +388,15 @@ function checkConfigFlags(parsed: ParsedArgs): void {
   if (configFile === undefined && istioFiles === undefined) throw new UsageError("--config FILE is required");
 }
 
-/** The configuration from --config FILE or --istio FILES... (translation not yet checked by the filter). */
-function configurationFromFlags(parsed: ParsedArgs): { configuration: string; istio?: ServeSetup["istio"] } {
+/**
+ * The configuration from --config FILE or --istio FILES... (translation not yet checked by the filter).
+ * With `raw`, a --config file is taken as its bytes (`bytes`), unchecked, as Envoy passes any string;
+ * otherwise it must be JSON.
+ */
+function configurationFromFlags(
+  parsed: ParsedArgs,
+  raw = false,
+): { configuration: string; bytes?: Buffer; istio?: ServeSetup["istio"] } {
   checkConfigFlags(parsed);
   const configFile = parsed.values.get("config");
   const istioFiles = parsed.lists.get("istio");
@@ -361,6 +406,9 @@ function configurationFromFlags(parsed: ParsedArgs): { configuration: string; is
     const translation = translateFiles(istioFiles, workloadFromFlags(parsed), "istio");
     istio = { translation, files: istioFiles, allowPartial: parsed.booleans.has("allow-partial") };
     configuration = JSON.stringify(translation.configuration);
+  } else if (raw) {
+    const bytes = readFlagBytes("config", configFile as string);
+    return { configuration: bytes.toString("utf8"), bytes };
   } else {
     configuration = readFlagFile("config", configFile as string);
     try {
@@ -382,6 +430,25 @@ function clustersFromFlags(clusters: string[]): Record<string, string> {
   return clusterMap;
 }
 
+/** ServeOptions.tls from --tls-cert, --tls-key, --client-ca, --client-cert (undefined without them). */
+function tlsFromFlags(values: Map<string, string>): TlsSettings | undefined {
+  const s = tlsSettingsFromFiles({
+    cert: values.get("tls-cert"), key: values.get("tls-key"), clientCa: values.get("client-ca"), clientCert: values.get("client-cert"),
+  });
+  if (typeof s === "string") throw new UsageError(s);
+  return s ?? undefined;
+}
+
+function nodeMetadataFromFlags(items: string[]): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--node-metadata must be KEY=VALUE, got ${JSON.stringify(item)}`);
+    metadata[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return metadata;
+}
+
 function serveSetupFromArgs(args: string[], env: Record<string, string | undefined>): ServeSetup {
   const parsed = parseFlags(args);
   const { values, clusters, failOpen } = parsed;
@@ -389,9 +456,9 @@ function serveSetupFromArgs(args: string[], env: Record<string, string | undefin
   if (!values.has("upstream")) throw new UsageError("--upstream URL is required");
   const upstream = values.get("upstream") as string;
   const debugHeaders = parsed.booleans.has("debug-headers");
-  const loaded = configurationFromFlags(parsed);
+  const loaded = configurationFromFlags(parsed, !debugHeaders && !parsed.booleans.has("config-json"));
   const istio = loaded.istio;
-  const configuration = debugHeaders ? withDebugHeaders(loaded.configuration) : loaded.configuration;
+  const configuration = loaded.bytes ?? (debugHeaders ? withDebugHeaders(loaded.configuration) : loaded.configuration);
   const clusterMap = clustersFromFlags(clusters);
   const portText = values.get("port") ?? env.PORT;
   const level = values.get("log-level");
@@ -417,6 +484,11 @@ function serveSetupFromArgs(args: string[], env: Record<string, string | undefin
       : undefined,
     adminPort: values.has("admin-port") ? intFlag("admin-port", values.get("admin-port") as string, 0, 65535) : undefined,
     failOpen,
+    accessLog: parsed.booleans.has("access-log"),
+    tls: tlsFromFlags(values),
+    nodeMetadata: nodeMetadataFromFlags(parsed.lists.get("node-metadata") ?? []),
+    nodeId: values.get("node-id"),
+    nodeCluster: values.get("node-cluster"),
   };
   return { options, istio, debugHeaders };
 }
@@ -516,6 +588,10 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   return 0;
 }
 
+function headerText(v: string | string[] | undefined): string {
+  return Array.isArray(v) ? v.join("; ") : (v ?? "");
+}
+
 /** What `check` found; `--json` prints it as is. */
 export interface CheckResult {
   verdict: "allowed" | "denied";
@@ -532,6 +608,8 @@ export interface CheckResult {
   claims: unknown;
   /** Whether the filter verified the token (from the decision). */
   claimsVerified: boolean;
+  /** Every policy's rules: matched, or the first field that did not (empty without policies or when authentication failed). */
+  policies: PolicyExplanation[];
 }
 
 /** First 10 characters and "…", so a token is recognizable but never printed whole. */
@@ -580,14 +658,28 @@ function startEcho(): Promise<http.Server> {
   });
 }
 
+/** What check's request presents over HTTPS: a client certificate and key, an SNI. */
+interface ClientTls {
+  cert?: string;
+  key?: string;
+  servername?: string;
+}
+
 function sendOne(
   url: string,
   method: string,
   reqPath: string,
   headers: Record<string, string | string[]>,
+  client: ClientTls = {},
+  localAddress?: string,
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(new URL(reqPath, url), { method, headers, agent: false }, (res) => {
+    const target = new URL(reqPath, url);
+    // Over HTTPS the gateway is our own: its certificate is not checked (its CA is not known here).
+    const send = target.protocol === "https:"
+      ? (cb: (res: http.IncomingMessage) => void) => https.request(target, { method, headers, agent: false, rejectUnauthorized: false, localAddress, ...client }, cb)
+      : (cb: (res: http.IncomingMessage) => void) => http.request(target, { method, headers, agent: false, localAddress }, cb);
+    const req = send((res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }));
@@ -610,6 +702,7 @@ function formatCheck(r: CheckResult): string {
   }
   lines.push(`decision:  ${r.decision === "" ? "(none: the answer did not come from the filter)" : r.decision}`);
   lines.push(`principal: ${r.principal}`);
+  lines.push(...formatExplanation(r.policies));
   if (r.claims === null) lines.push("claims:    -");
   else {
     lines.push(`claims:    (claims as sent; the filter verified: ${r.claimsVerified ? "yes" : "no"})`);
@@ -627,8 +720,23 @@ async function checkCommand(args: string[], io: CliIo): Promise<number> {
   const headers: Record<string, string | string[]> = {};
   let method: string;
   let reqPath: string;
+  let tls: TlsSettings | undefined;
+  const client: ClientTls = {};
+  let peerIp: string | undefined;
+  let listenPort = 0;
   try {
     parsed = parseFlags(args, CHECK_FLAGS);
+    tls = tlsFromFlags(parsed.values);
+    const certFile = parsed.values.get("cert");
+    const keyFile = parsed.values.get("key");
+    if ((certFile === undefined) !== (keyFile === undefined)) throw new UsageError("--cert FILE and --key FILE go together");
+    for (const f of ["cert", "sni"]) {
+      if (parsed.values.has(f) && tls === undefined) throw new UsageError(`--${f} needs --tls-cert and --tls-key (an HTTPS gateway)`);
+    }
+    if (certFile !== undefined) client.cert = readFlagFile("cert", certFile);
+    if (keyFile !== undefined) client.key = readFlagFile("key", keyFile);
+    const sni = parsed.values.get("sni");
+    if (sni !== undefined) client.servername = sni;
     const loaded = configurationFromFlags(parsed);
     configuration = loaded.configuration;
     istioSetup = loaded.istio;
@@ -658,6 +766,12 @@ async function checkCommand(args: string[], io: CliIo): Promise<number> {
       if (net.isIP(ip) === 0) throw new UsageError(`--source-ip must be an IP address, got ${JSON.stringify(ip)}`);
       headers["x-forwarded-for"] = ip;
     }
+    peerIp = parsed.values.get("peer-ip");
+    if (peerIp !== undefined && !(net.isIPv4(peerIp) ? peerIp.startsWith("127.") : peerIp === "::1")) {
+      throw new UsageError(`--peer-ip must be a loopback address (127.0.0.0/8 or ::1), got ${JSON.stringify(peerIp)}`);
+    }
+    const portText = parsed.values.get("port");
+    if (portText !== undefined) listenPort = intFlag("port", portText, 0, 65535);
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`jwt-authn-wasm: ${e.message} (try --help)`);
@@ -682,10 +796,12 @@ async function checkCommand(args: string[], io: CliIo): Promise<number> {
         configuration,
         upstream: echoUrl,
         clusters: clusterMap,
-        port: 0,
+        port: listenPort,
+        host: peerIp === "::1" ? "::1" : undefined,
         workers: 1,
         logLevel: "warn",
         log: (line) => io.err(line),
+        tls,
       });
     } catch (e) {
       if (e instanceof HostError) {
@@ -694,7 +810,14 @@ async function checkCommand(args: string[], io: CliIo): Promise<number> {
       }
       throw e;
     }
-    const res = await sendOne(gw.url, method, reqPath, headers);
+    let res: Awaited<ReturnType<typeof sendOne>>;
+    try {
+      res = await sendOne(gw.url, method, reqPath, headers, client, peerIp);
+    } catch (e) {
+      // e.g. a TLS handshake the gateway refused (no or an untrusted client certificate)
+      io.err(`jwt-authn-wasm: the request failed: ${(e as Error).message}`);
+      return 1;
+    }
     const d = res.headers["x-jwt-authn-decision"];
     const decision = Array.isArray(d) ? d.join(", ") : (d ?? "");
     const principal = /(?:^| )principal=(\S+)/.exec(decision)?.[1] ?? "-";
@@ -706,6 +829,7 @@ async function checkCommand(args: string[], io: CliIo): Promise<number> {
       principal,
       claims: token === undefined ? null : decodeClaims(token),
       claimsVerified: principal !== "-" && !decision.startsWith("authn-failed"),
+      policies: parseExplanation(headerText(res.headers["x-jwt-authn-policies"])),
     };
     if (result.verdict === "allowed") {
       let seen: { method?: string; path?: string; headers?: Record<string, string | string[]> } = {};

@@ -28,27 +28,47 @@ export const CONNECTION_HEADERS = new Set(["connection", "keep-alive", "proxy-co
 
 export const UPSTREAM_TIMEOUT_BODY = "upstream request timeout";
 
-/** Envoy's body for an upstream failure before response headers. */
-export function upstreamResetBody(reason: UpstreamResetReason): string {
-  return `upstream connect error or disconnect/reset before headers. reset reason: ${reason}`;
+/**
+ * Why the router gave up on an upstream before its response headers: Envoy's reset reason
+ * (Http::Utility::resetReasonToString) and, for a failed connect, the transport failure reason.
+ */
+export interface UpstreamReset {
+  reason: "remote connection failure" | "connection termination";
+  /** "delayed connect error: Connection refused" (the socket's strerror), or "" when there is none. */
+  transport: string;
 }
 
-export type UpstreamResetReason = "connection failure" | "connection termination";
+/** Envoy's Router::Filter::onUpstreamReset body (no retries configured, so no "retried and the latest "). */
+export function upstreamResetBody(r: UpstreamReset): string {
+  const transport = r.transport === "" ? "" : `, transport failure reason: ${r.transport}`;
+  return `upstream connect error or disconnect/reset before headers. reset reason: ${r.reason}${transport}`;
+}
 
-const CONNECT_ERRORS = new Set([
-  "ECONNREFUSED",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "EADDRNOTAVAIL",
-]);
+/** Its response-code details: upstream_reset_before_response_started{reason|transport}, spaces as '_'. */
+export function upstreamResetDetails(r: UpstreamReset): string {
+  const transport = r.transport === "" ? "" : `|${r.transport}`;
+  return `upstream_reset_before_response_started{${r.reason}${transport}}`.replace(/\s/g, "_");
+}
+
+/** strerror() of the connect errors a socket reports, as Envoy's "delayed connect error: <strerror>". */
+const CONNECT_ERRORS: Record<string, string> = {
+  ECONNREFUSED: "Connection refused",
+  EHOSTUNREACH: "No route to host",
+  ENETUNREACH: "Network is unreachable",
+  ETIMEDOUT: "Connection timed out",
+  EADDRNOTAVAIL: "Cannot assign requested address",
+  ENOTFOUND: "",
+  EAI_AGAIN: "",
+};
 
 /** Connection failure (never connected) versus termination (connected, then reset). */
-export function classifyUpstreamError(err: NodeJS.ErrnoException, connected: boolean): UpstreamResetReason {
-  if (!connected || (err.code !== undefined && CONNECT_ERRORS.has(err.code))) return "connection failure";
-  return "connection termination";
+export function classifyUpstreamError(err: NodeJS.ErrnoException, connected: boolean): UpstreamReset {
+  const known = err.code !== undefined && Object.prototype.hasOwnProperty.call(CONNECT_ERRORS, err.code);
+  if (!connected || known) {
+    const strerror = known ? CONNECT_ERRORS[err.code as string] : "";
+    return { reason: "remote connection failure", transport: strerror === "" ? "" : `delayed connect error: ${strerror}` };
+  }
+  return { reason: "connection termination", transport: "" };
 }
 
 /** The header map Envoy's router produces for its own local replies (before the connection manager). */
@@ -62,16 +82,16 @@ export function localReplyHeaders(status: number, body: string): HeaderMap {
   return m;
 }
 
-/** Response headers as Envoy's codec hands them to filters: ":status" first, connection headers dropped. */
+/**
+ * Response headers as Envoy's upstream HTTP/1 codec hands them to filters (and to a call-out): ":status"
+ * first, then every header line, hop-by-hop ones (connection, keep-alive, transfer-encoding) included;
+ * the connection manager strips those only after the filters (codec.ts downstreamHeaderList).
+ */
 export function responseHeaderMap(res: http.IncomingMessage): HeaderMap {
   const m = new HeaderMap();
   m.add(":status", String(res.statusCode ?? 0));
   const raw = res.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const k = lowerAscii(raw[i]);
-    if (CONNECTION_HEADERS.has(k)) continue;
-    m.add(k, raw[i + 1]);
-  }
+  for (let i = 0; i + 1 < raw.length; i += 2) m.add(lowerAscii(raw[i]), raw[i + 1]);
   return m;
 }
 

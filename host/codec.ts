@@ -1,9 +1,19 @@
-// Checks Envoy's HTTP/1 server codec makes while it parses a request, before the connection manager
-// creates a stream (no filter runs): the header count limit. A failed check answers with the
-// connection manager's local reply and closes the connection, as Envoy does for a codec error.
+// Envoy's HTTP/1 server codec and the connection manager's header handling around the filters, before
+// and after them (no filter runs here):
+// - parsing a request: the header count limit (431), the Connection header's nominated headers
+//   (sanitizeConnectionHeader: removed, or 400 when an X-Forwarded-* or pseudo-header is nominated),
+//   an absolute-form target (:authority and :path from the URL), and the request header map the
+//   filters see; a failed check answers with the connection manager's local reply and closes the
+//   connection, as Envoy does for a codec error;
+// - writing a response head after the filters: date and server, hop-by-hop headers stripped,
+//   "connection: close" while the request is unfinished, content-length framing, flushed at once.
 // The stream through the filter is in stream.ts.
 
 import type http from "node:http";
+import { randomUUID } from "node:crypto";
+import type { TLSSocket } from "node:tls";
+import { CONNECTION_HEADERS, isValidHeader } from "./cluster";
+import { HeaderMap, lowerAscii } from "./headers";
 import { formatAccessLog, type Logger } from "./log";
 
 /** HttpConnectionManager common_http_protocol_options.max_headers_count default (100). */
@@ -27,7 +37,7 @@ export function rejectTooManyHeaders(
 }
 
 /** Envoy's CodeUtility::toString for the codes the codec answers with. */
-const REASON: Record<number, string> = { 431: "Request Header Fields Too Large" };
+const REASON: Record<number, string> = { 400: "Bad Request", 431: "Request Header Fields Too Large" };
 
 /**
  * ServerConnectionImpl::sendProtocolError → sendLocalReply(code, CodeUtility::toString(code), details):
@@ -69,4 +79,140 @@ function sendCodecError(req: http.IncomingMessage, res: http.ServerResponse, log
   ]);
   // With "connection: close" node:http ends the socket once the reply is written.
   res.end(body);
+}
+
+/** Every header line of `name` in the request, joined with "," (as the codec appends an inline header). */
+function joinedHeader(raw: string[], name: string): string | undefined {
+  let v: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (lowerAscii(raw[i]) === name) v = v === undefined ? raw[i + 1] : `${v},${raw[i + 1]}`;
+  }
+  return v;
+}
+
+/**
+ * Envoy's Utility::sanitizeConnectionHeader: the names the Connection header nominates (lower-cased),
+ * to be removed from the request, or null when the request must be refused: 10 or more tokens, a
+ * nominated x-forwarded-for/-host/-proto or pseudo-header, or a nominated te of 256 bytes or more.
+ * close, keep-alive, upgrade, http2-settings and connection itself nominate nothing; a nominated te
+ * is kept when it lists "trailers".
+ */
+export function nominatedHeaders(raw: string[]): Set<string> | null {
+  const remove = new Set<string>();
+  const value = joinedHeader(raw, "connection");
+  if (value === undefined) return remove;
+  const tokens = value.split(",").filter((t) => t !== "");
+  if (tokens.length >= 10) return null;
+  for (const token of tokens) {
+    const name = lowerAscii(token.trim());
+    if (name === "close" || name === "http2-settings" || name === "keep-alive" || name === "upgrade" || name === "connection") continue;
+    if (name === "x-forwarded-for" || name === "x-forwarded-host" || name === "x-forwarded-proto" || name.startsWith(":")) return null;
+    if (name === "te") {
+      const te = joinedHeader(raw, "te");
+      if (te !== undefined && te.length >= 256) return null;
+      if (te !== undefined && te.split(",").some((t) => lowerAscii(t.trim()) === "trailers")) continue;
+    }
+    remove.add(name);
+  }
+  return remove;
+}
+
+/**
+ * ServerConnectionImpl::onHeadersCompleteBase: a request whose Connection header cannot be sanitized
+ * gets 400 Bad Request with details http1.connection_header_rejected, and the connection closes.
+ * @returns true when the request was answered here and must not reach the filter.
+ */
+export function rejectBadConnectionHeader(req: http.IncomingMessage, res: http.ServerResponse, logger: Logger): boolean {
+  if (nominatedHeaders(req.rawHeaders) !== null) return false;
+  sendCodecError(req, res, logger, 400, "http1.connection_header_rejected");
+  return true;
+}
+
+/**
+ * ServerConnectionImpl::handlePath with allow_absolute_url (Envoy's default): an absolute-form target
+ * ("GET http://example.com/hello") sets :authority (host and port as written, replacing Host), :scheme
+ * and :path ("/" when the URL has none). Anything else is the path as sent.
+ */
+function requestTarget(url: string, method: string): { path: string; authority?: string; scheme?: string } {
+  if (method === "CONNECT" || url.startsWith("/") || url === "*") return { path: url };
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^#]*)/.exec(url);
+  if (!m || m[2] === "") return { path: url };
+  const rest = m[3];
+  return { path: rest === "" ? "/" : rest.startsWith("/") ? rest : `/${rest}`, authority: m[2], scheme: lowerAscii(m[1]) };
+}
+
+/**
+ * The request header map as Envoy's HTTP/1 codec and connection manager present it: :authority (from
+ * Host, or an absolute-form target), :path, :method, :scheme, then the client's headers lower-cased in
+ * arrival order (minus the connection-specific ones and those the Connection header nominates), then
+ * x-forwarded-proto and x-request-id when absent.
+ */
+export function requestHeaderMap(req: http.IncomingMessage): HeaderMap {
+  const m = new HeaderMap();
+  const raw = req.rawHeaders;
+  const method = req.method ?? "GET";
+  const target = requestTarget(req.url ?? "/", method);
+  const nominated = nominatedHeaders(raw) ?? new Set<string>();
+  const scheme = (req.socket as TLSSocket | undefined)?.encrypted ? "https" : "http";
+  let authority = target.authority;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (lowerAscii(raw[i]) === "host" && authority === undefined) authority = raw[i + 1];
+  }
+  if (authority !== undefined) m.add(":authority", authority);
+  m.add(":path", target.path);
+  m.add(":method", method);
+  m.add(":scheme", target.scheme ?? scheme);
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = lowerAscii(raw[i]);
+    const v = raw[i + 1];
+    if (k === "host" || CONNECTION_HEADERS.has(k) || nominated.has(k)) continue;
+    if (k === "te" && lowerAscii(v).trim() !== "trailers") continue;
+    // Envoy answers "expect: 100-continue" itself and removes it before the filters.
+    if (k === "expect" && lowerAscii(v).trim() === "100-continue") continue;
+    m.add(k, v);
+  }
+  if (!m.has("x-forwarded-proto")) m.add("x-forwarded-proto", scheme);
+  if (!m.has("x-request-id")) m.add("x-request-id", randomUUID());
+  return m;
+}
+
+/** How the response head is framed: what the codec and connection manager know of the stream. */
+export interface ResponseHeadFraming {
+  /** No body follows (the filters ended the stream with the headers). */
+  endStream: boolean;
+  /** The request was HEAD: no body is ever written, content-length stays as the filters left it. */
+  head: boolean;
+  /** The request ended; if not, the connection closes after this response (HTTP/1 drain). */
+  requestComplete: boolean;
+}
+
+/**
+ * Writes the response head after the filters, as ActiveStream::encodeHeaders and the HTTP/1 codec do:
+ * date and server: envoy; mutateResponseHeaders removes connection, upgrade, transfer-encoding,
+ * keep-alive and proxy-connection (the filters saw them); "connection: close" when the request had not
+ * ended (DrainState::Closing) or asked for it, and no "connection" header otherwise (node:http would add
+ * "Connection: keep-alive", Envoy's HTTP/1.1 responses carry none); "content-length: 0" for a
+ * header-only response that is not to HEAD, 1xx, 204 or 304 (a body without content-length is chunked
+ * by node:http, as by the codec). A head with a body to follow is flushed at once
+ * (StreamEncoderImpl::encodeHeadersBase ends in flushOutput), not held until the first body byte.
+ * @returns the status written (502 when :status is not a valid code).
+ */
+export function writeResponseHead(res: http.ServerResponse, map: HeaderMap, f: ResponseHeadFraming): number {
+  map.replace("date", new Date().toUTCString());
+  map.replace("server", "envoy");
+  const status = Number(map.get(":status"));
+  const code = Number.isInteger(status) && status >= 100 && status <= 999 ? status : 502;
+  const flat: string[] = [];
+  for (const [k, v] of map.entries()) {
+    if (k.startsWith(":") || CONNECTION_HEADERS.has(k) || !isValidHeader(k, v)) continue;
+    flat.push(k, v);
+  }
+  if (f.endStream && !f.head && !map.has("content-length") && code !== 204 && code !== 304 && code >= 200) {
+    flat.push("content-length", "0");
+  }
+  if (!f.requestComplete || !res.shouldKeepAlive) flat.push("connection", "close");
+  else res.removeHeader("connection");
+  res.writeHead(code, flat);
+  if (!f.endStream) res.flushHeaders();
+  return code;
 }

@@ -59,7 +59,16 @@ export class HeaderMap {
     }
   }
 
-  /** setCopy: replaces the first entry's value, or appends when there is none. */
+  /**
+   * Envoy's HeaderMapImpl::setCopy (proxy_replace_header_map_value): remove() then addCopy(), so the
+   * header moves to the end (of the pseudo-headers for a pseudo-header) and every duplicate is gone.
+   */
+  setCopy(key: string, value: string): void {
+    this.remove(key);
+    this.add(key, value);
+  }
+
+  /** An inline header's setter (setInline: date, content-length…): the first entry's value in place, else appended. */
   replace(key: string, value: string): void {
     const k = lowerAscii(key);
     const e = this.list.find(([ek]) => ek === k);

@@ -14,6 +14,7 @@ import { parsePairs, serializePairs } from "./abi/pairs";
 import { hostImportTable } from "./abi/signatures";
 import type { BodyRef, Context, MapAccess } from "./context";
 import { binaryToBytes, bytesToBinary, HeaderMap } from "./headers";
+import { wasmLogSource } from "./log";
 import type { WasmVm } from "./vm";
 import { wasiImports } from "./wasi";
 import { StartSectionCall, WasmTrap } from "./traps";
@@ -134,7 +135,7 @@ function proxyImports(vm: WasmVm): Record<string, Impl> {
       if (level >>> 0 > LOG_LEVEL_MAX) return WasmResult.BadArgument;
       const msg = vm.read(ptr, size);
       if (!msg) return WasmResult.InvalidMemoryAccess;
-      vm.logger.log(level, `${plugin.logPrefix}: ${msg.toString("utf8")}`);
+      vm.logger.log(level, `${plugin.logPrefix}: ${msg.toString("utf8")}`, wasmLogSource(level));
       return WasmResult.Ok;
     },
 
@@ -276,7 +277,7 @@ function proxyImports(vm: WasmVm): Record<string, Impl> {
       const key = vm.read(keyPtr, keySize);
       const value = vm.read(valuePtr, valueSize);
       if (!key || !value) return WasmResult.InvalidMemoryAccess;
-      return editMap(type >>> 0, (m) => m.replace(bytesToBinary(key), bytesToBinary(value)));
+      return editMap(type >>> 0, (m) => m.setCopy(bytesToBinary(key), bytesToBinary(value)));
     },
 
     proxy_remove_header_map_value(type: number, keyPtr: number, keySize: number): number {

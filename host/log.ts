@@ -1,6 +1,7 @@
-// Envoy-style log lines: "[<timestamp>][<level>] <message>", filtered by the configured level, and the
-// access-log line (never filtered, like Envoy's access log). Owns formatting only; callers decide
-// what to log.
+// Envoy-style log lines in Envoy's default format "[%Y-%m-%d %T.%e][%t][%l][%n] [%g:%#] %v" (logger
+// "wasm"; the "[file:line]" part only where the line mirrors one Envoy source line), filtered by the
+// configured level, and the access-log line (off unless asked, never filtered by level, like Envoy's
+// access log). Owns formatting only; callers decide what to log.
 
 import { LogLevel, type LogLevelName } from "./abi/constants";
 
@@ -8,6 +9,18 @@ import { LogLevel, type LogLevelName } from "./abi/constants";
 const LEVEL_TEXT = ["trace", "debug", "info", "warning", "error", "critical"];
 
 export type LogSink = (line: string) => void;
+
+/**
+ * Envoy's source location of the ENVOY_LOG that prints a module's proxy_log line at each level
+ * (Context::log in source/extensions/common/wasm/context.cc of Envoy 1.33+: trace … critical, three
+ * lines apart), printed by the default format's "[%g:%#]".
+ */
+export function wasmLogSource(level: number): string {
+  return `source/extensions/common/wasm/context.cc:${1131 + 3 * Math.max(0, Math.min(5, level))}`;
+}
+
+/** "%t": the OS thread id. Every VM of this host runs on Node's main thread, whose id is the pid. */
+const THREAD_ID = process.pid;
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, "0");
 
@@ -27,9 +40,11 @@ export function parseLogLevel(name: string): LogLevelName | undefined {
 export class Logger {
   readonly threshold: number;
 
+  /** `accessLog`: whether access() prints (Envoy has no access log unless one is configured). */
   constructor(
     level: LogLevelName,
     private readonly sink: LogSink,
+    readonly accessLog = false,
   ) {
     this.threshold = LogLevel[level];
   }
@@ -38,10 +53,14 @@ export class Logger {
     return level >= this.threshold;
   }
 
-  /** One line at `level` (0 trace … 5 critical), dropped below the threshold. */
-  log(level: number, message: string): void {
+  /**
+   * One line at `level` (0 trace … 5 critical), dropped below the threshold:
+   * "[<timestamp>][<tid>][<level>][wasm] [<source>] <message>" ("[<source>] " only when given).
+   */
+  log(level: number, message: string, source?: string): void {
     if (!this.enabled(level)) return;
-    this.emit(`[${formatTimestamp(new Date())}][${LEVEL_TEXT[level] ?? "info"}] ${message}`);
+    const where = source === undefined ? "" : `[${source}] `;
+    this.emit(`[${formatTimestamp(new Date())}][${THREAD_ID}][${LEVEL_TEXT[level] ?? "info"}][wasm] ${where}${message}`);
   }
 
   error(message: string): void {
@@ -60,9 +79,9 @@ export class Logger {
     this.log(LogLevel.debug, message);
   }
 
-  /** Access-log lines are not subject to the level. */
+  /** Access-log lines: printed only when the access log is on, whatever the level. */
   access(line: string): void {
-    this.emit(line);
+    if (this.accessLog) this.emit(line);
   }
 
   private emit(line: string): void {
@@ -88,12 +107,24 @@ export interface AccessLogEntry {
   status: number;
   details: string;
   durationMs: number;
+  /**
+   * The filter state the filters set with proxy_set_property (Envoy keeps it as `wasm.<name>`), printed as
+   * Envoy's `%FILTER_STATE(wasm.<name>:PLAIN)%` would print it; jwt-authn-wasm sets `jwt_authn_decision`.
+   */
+  filterState?: ReadonlyMap<string, Buffer>;
 }
 
-/** `[<start ISO>] "<METHOD> <path> HTTP/1.1" <status> <details> <duration>ms`; empty details print "-". */
+/**
+ * `[<start ISO>] "<METHOD> <path> HTTP/1.1" <status> <details> <duration>ms`; empty details print "-";
+ * then ` wasm.<name>="<value>"` for each filter state entry, in the order it was set (quotes, backslashes
+ * and control characters escaped, so a value cannot forge a field or a line).
+ */
 export function formatAccessLog(e: AccessLogEntry): string {
-  return (
-    `[${e.start.toISOString()}] "${e.method} ${e.path} HTTP/1.1" ${e.status} ` +
-    `${e.details === "" ? "-" : e.details} ${e.durationMs}ms`
-  );
+  let line = `[${e.start.toISOString()}] "${e.method} ${e.path} HTTP/1.1" ${e.status} ` + `${e.details === "" ? "-" : e.details} ${e.durationMs}ms`;
+  for (const [name, value] of e.filterState ?? []) line += ` wasm.${escapeField(name)}="${escapeField(value.toString("utf8"))}"`;
+  return line;
+}
+
+function escapeField(s: string): string {
+  return s.replace(/[\\"\x00-\x1f\x7f]/g, (c) => (c === '"' || c === "\\" ? `\\${c}` : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
 }

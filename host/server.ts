@@ -1,9 +1,11 @@
 // The gateway: N worker VMs in this process (one VM per simulated worker thread, each TCP connection
-// pinned to one worker, round-robin), the node:http listener on 127.0.0.1, and start-up/shutdown.
-// Per-request behaviour is in stream.ts.
+// pinned to one worker, round-robin), the node:http (or, with TLS, node:https) listener on 127.0.0.1,
+// and start-up/shutdown. Per-request behaviour is in stream.ts; the listener's TLS in tls.ts.
 
 import fs from "node:fs/promises";
 import http from "node:http";
+import https from "node:https";
+import type tls from "node:tls";
 import type net from "node:net";
 import { HostError } from "./errors";
 import {
@@ -16,18 +18,22 @@ import { loadModule } from "./abi/module";
 import { startAdmin, type AdminServer } from "./admin";
 import { HostClock } from "./clock";
 import { ClusterManager } from "./cluster";
-import { DEFAULT_MAX_REQUEST_HEADERS_COUNT, rejectTooManyHeaders } from "./codec";
+import { DEFAULT_MAX_REQUEST_HEADERS_COUNT, rejectBadConnectionHeader, rejectTooManyHeaders } from "./codec";
 import { Logger, parseLogLevel, wasmLogPrefix } from "./log";
 import { sharedStore } from "./shared";
 import { StatsStore } from "./stats";
 import { HttpStream, type ConnectionInfo, type GatewayCore } from "./stream";
+import { listenerTls, refusedPeer, tlsFacts, type TlsSettings } from "./tls";
 import { WasmVm, type PluginInfo } from "./vm";
 
 export interface ServeOptions {
   /** Path of the .wasm file, or its bytes. */
   wasm: string | Uint8Array;
-  /** Plugin configuration (buffer 7, read in proxy_on_configure). */
-  configuration: string;
+  /**
+   * Plugin configuration (buffer 7, read in proxy_on_configure): any bytes, possibly empty, passed as
+   * they are (Envoy's StringValue/BytesValue); a string is passed as its UTF-8 bytes.
+   */
+  configuration: string | Uint8Array;
   /** VM configuration (buffer 6, size passed to proxy_on_vm_start). */
   vmConfiguration?: string;
   /** Envoy's root_id ("" by default, as in Envoy). */
@@ -79,6 +85,22 @@ export interface ServeOptions {
   settleWindowMs?: number;
   /** Envoy-style admin listener on 127.0.0.1 (/stats, /stats/prometheus, /ready); 0 = ephemeral. Default: none. */
   adminPort?: number;
+  /**
+   * Print an access-log line per request through `log` (default false: Envoy has no access log unless
+   * one is configured). The line shows :method and :path as the filters left them.
+   */
+  accessLog?: boolean;
+  /**
+   * HTTPS listener (Envoy's DownstreamTlsContext; see tls.ts): PEM certificate chain and key, and with
+   * clientCa, client certificates verified against it, "optional" (default) or "required". The
+   * gateway's url becomes https://; connection.* properties carry the TLS facts.
+   */
+  tls?: TlsSettings;
+  /** Envoy's node metadata (node.metadata.KEY string values). Default {}. */
+  nodeMetadata?: Record<string, string>;
+  /** Envoy's node id (--service-node) and cluster (--service-cluster). Default "". */
+  nodeId?: string;
+  nodeCluster?: string;
 }
 
 export interface WorkerInfo {
@@ -157,7 +179,10 @@ function checkInt(what: string, v: number | undefined, min: number, max: number)
  *   await gw.close();
  */
 export async function serve(opts: ServeOptions): Promise<Gateway> {
-  if (typeof opts.configuration !== "string") badOption("configuration must be a string");
+  // ArrayBuffer.isView, not instanceof: a Buffer from another realm (a test runner's) is bytes too.
+  if (typeof opts.configuration !== "string" && !ArrayBuffer.isView(opts.configuration)) {
+    badOption("configuration must be a string or bytes");
+  }
   const upstream = parseBaseUrl("upstream", opts.upstream);
   const clusters = new Map<string, URL>();
   for (const [name, url] of Object.entries(opts.clusters ?? {})) clusters.set(name, parseBaseUrl(`cluster ${name}`, url));
@@ -175,6 +200,11 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
   checkInt("maxRequestHeadersCount", maxRequestHeadersCount, 1, 2 ** 32 - 1);
   const level = parseLogLevel(opts.logLevel ?? "info");
   if (level === undefined) badOption(`unknown log level ${JSON.stringify(opts.logLevel)}`);
+  const listener = opts.tls === undefined ? null : listenerTls(opts.tls);
+  if (typeof listener === "string") badOption(listener);
+  for (const [k, v] of Object.entries(opts.nodeMetadata ?? {})) {
+    if (typeof v !== "string") badOption(`nodeMetadata.${k} must be a string`);
+  }
 
   let bytes: Uint8Array;
   if (typeof opts.wasm === "string") {
@@ -188,12 +218,15 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
   }
   const loaded = loadModule(bytes);
 
-  const logger = new Logger(level, opts.log ?? ((line) => process.stderr.write(`${line}\n`)));
+  const logger = new Logger(level, opts.log ?? ((line) => process.stderr.write(`${line}\n`)), opts.accessLog ?? false);
   const plugin: PluginInfo = {
     name: opts.pluginName ?? "",
     rootId: opts.rootId ?? "",
     vmId: opts.vmId ?? "",
-    configuration: Buffer.from(opts.configuration, "utf8"),
+    configuration:
+      typeof opts.configuration === "string"
+        ? Buffer.from(opts.configuration, "utf8")
+        : Buffer.from(opts.configuration.buffer, opts.configuration.byteOffset, opts.configuration.byteLength),
     vmConfiguration: Buffer.from(opts.vmConfiguration ?? "", "utf8"),
     failOpen: opts.failOpen ?? false,
     logPrefix: wasmLogPrefix(opts.pluginName ?? "", opts.rootId ?? "", opts.vmId ?? ""),
@@ -235,6 +268,7 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
     streamIdleTimeoutMs: opts.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
     bufferLimitBytes: opts.bufferLimitBytes ?? DEFAULT_BUFFER_LIMIT_BYTES,
     active: new Set(),
+    node: { id: opts.nodeId ?? "", cluster: opts.nodeCluster ?? "", metadata: { ...(opts.nodeMetadata ?? {}) } },
   };
 
   const connections = new WeakMap<net.Socket, { vm: WasmVm; info: ConnectionInfo }>();
@@ -243,28 +277,44 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
   let nextConnectionId = 0;
   // Envoy's HTTP connection manager accepts request headers up to max_request_headers_kb (default 60 KiB);
   // Node's default is 16 KiB, which would refuse large tokens before the filter sees them.
-  const server = http.createServer({ maxHeaderSize: 60 * 1024 });
+  const server = listener
+    ? https.createServer({ ...listener.options, maxHeaderSize: 60 * 1024 })
+    : http.createServer({ maxHeaderSize: 60 * 1024 });
   // Node drops header lines past maxHeadersCount (2000) without a word, so the filter would see a
   // truncated map; 0 lifts that, and the count is Envoy's max_headers_count, checked per request.
   server.maxHeadersCount = 0;
   // No Keep-Alive header and no idle close of kept-alive connections (Envoy's default idle timeout is 1 h).
   server.keepAliveTimeout = 0;
   server.on("connection", (socket: net.Socket) => {
-    const vm = vms[nextWorker];
-    nextWorker = (nextWorker + 1) % vms.length;
-    connections.set(socket, {
-      vm,
-      info: {
-        id: ++nextConnectionId,
-        remoteAddress: socket.remoteAddress ?? "",
-        remotePort: socket.remotePort ?? 0,
-        localAddress: socket.localAddress ?? "",
-        localPort: socket.localPort ?? 0,
-      },
-    });
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
+    if (!listener) accept(socket);
   });
+  // With TLS, requests arrive on the TLSSocket once its handshake is done.
+  if (listener) {
+    server.prependListener("secureConnection", (socket: tls.TLSSocket) => {
+      const refused = refusedPeer(socket, listener);
+      if (refused !== null) {
+        logger.debug(`[${socket.remoteAddress ?? ""}:${socket.remotePort ?? 0}] TLS error: ${refused}`);
+        socket.destroy();
+        return;
+      }
+      accept(socket, tlsFacts(socket, listener));
+    });
+  }
+  function accept(socket: net.Socket, tlsInfo?: ConnectionInfo["tls"]): void {
+    const vm = vms[nextWorker];
+    nextWorker = (nextWorker + 1) % vms.length;
+    const info: ConnectionInfo = {
+      id: ++nextConnectionId,
+      remoteAddress: socket.remoteAddress ?? "",
+      remotePort: socket.remotePort ?? 0,
+      localAddress: socket.localAddress ?? "",
+      localPort: socket.localPort ?? 0,
+    };
+    if (tlsInfo) info.tls = tlsInfo;
+    connections.set(socket, { vm, info });
+  }
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     const c = connections.get(req.socket);
     if (!c) {
@@ -272,6 +322,7 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
       return;
     }
     if (rejectTooManyHeaders(req, res, maxRequestHeadersCount, logger)) return;
+    if (rejectBadConnectionHeader(req, res, logger)) return;
     new HttpStream(req, res, c.vm, core, c.info).run();
   });
 
@@ -304,7 +355,7 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
   }
   const gateway: Gateway = {
     port: address.port,
-    url: `http://${urlHost}:${address.port}`,
+    url: `${listener ? "https" : "http"}://${urlHost}:${address.port}`,
     workers: vms.map((vm) => ({
       id: vm.workerId,
       get failed() {

@@ -5,21 +5,21 @@
 // then on_log → on_done → on_delete and the access-log line. Sockets and listeners live in server.ts.
 
 import type http from "node:http";
-import { randomUUID } from "node:crypto";
 import type { Context, BodyRef, LocalResponse, MapAccess, StreamHooks } from "./context";
-import { HeaderMap, binaryToBytes, bytesToBinary, lowerAscii } from "./headers";
-import { serializePairs } from "./abi/pairs";
+import { HeaderMap, bytesToBinary, lowerAscii } from "./headers";
+import { streamProperty, type ConnectionInfo, type NodeInfo, type StreamFacts } from "./properties";
 import type { WasmVm } from "./vm";
 import type { Logger } from "./log";
 import { formatAccessLog } from "./log";
+import { requestHeaderMap, writeResponseHead } from "./codec";
 import {
   classifyUpstreamError,
-  CONNECTION_HEADERS,
   isValidHeader,
   outgoingRequestHeaders,
   responseHeaderMap,
   trailerMap,
   upstreamResetBody,
+  upstreamResetDetails,
   UPSTREAM_TIMEOUT_BODY,
   type ClusterManager,
 } from "./cluster";
@@ -35,15 +35,11 @@ export interface GatewayCore {
   bufferLimitBytes: number;
   /** Streams still running, so close() can end them. */
   active: Set<HttpStream>;
+  /** Envoy's node (node.* properties). */
+  node?: NodeInfo;
 }
 
-export interface ConnectionInfo {
-  id: number;
-  remoteAddress: string;
-  remotePort: number;
-  localAddress: string;
-  localPort: number;
-}
+export type { ConnectionInfo };
 
 type Kind = "request" | "response";
 type HeadersVerdict = "continue" | "buffer" | "watermark";
@@ -92,42 +88,6 @@ function percentEncode(s: Buffer): string {
     else out += String.fromCharCode(b);
   }
   return out;
-}
-
-const int64 = (v: bigint | number): Buffer => {
-  const b = Buffer.alloc(8);
-  b.writeBigInt64LE(BigInt(v));
-  return b;
-};
-
-/**
- * The request header map as Envoy's HTTP/1 codec and connection manager present it: :authority (from
- * Host), :path, :method, :scheme, then the client's headers lower-cased in arrival order (minus the
- * connection-specific ones), then x-forwarded-proto and x-request-id when absent.
- */
-export function buildRequestHeaderMap(req: http.IncomingMessage): HeaderMap {
-  const m = new HeaderMap();
-  const raw = req.rawHeaders;
-  let authority: string | undefined;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (lowerAscii(raw[i]) === "host" && authority === undefined) authority = raw[i + 1];
-  }
-  if (authority !== undefined) m.add(":authority", authority);
-  m.add(":path", req.url ?? "/");
-  m.add(":method", req.method ?? "GET");
-  m.add(":scheme", "http");
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const k = lowerAscii(raw[i]);
-    const v = raw[i + 1];
-    if (k === "host" || CONNECTION_HEADERS.has(k)) continue;
-    if (k === "te" && lowerAscii(v).trim() !== "trailers") continue;
-    // Envoy answers "expect: 100-continue" itself and removes it before the filters.
-    if (k === "expect" && lowerAscii(v).trim() === "100-continue") continue;
-    m.add(k, v);
-  }
-  if (!m.has("x-forwarded-proto")) m.add("x-forwarded-proto", "http");
-  if (!m.has("x-request-id")) m.add("x-request-id", randomUUID());
-  return m;
 }
 
 /** Delivers a message body in chunks; data arriving in one event-loop turn is coalesced, so a small
@@ -276,6 +236,9 @@ class Direction {
 
   private deliver(chunk: Buffer, endStream: boolean): void {
     const buffering = this.mode === "buffer";
+    // Envoy's Context::decodeData/encodeData: while buffering, the chunk is added to the buffer first
+    // (addDecodedData); over the limit that is a 413/500 (or a reset) and the module is not called.
+    if (buffering && this.held.data.length + chunk.length > this.limit) return this.stream.onBufferOverflow(this.kind);
     const view: BodyRef = buffering ? { data: Buffer.concat([this.held.data, chunk]) } : { data: chunk };
     if (buffering) this.held = { data: Buffer.alloc(0) };
     this.body = view;
@@ -410,7 +373,7 @@ export class HttpStream implements StreamHooks {
   ) {
     this.method = req.method ?? "GET";
     this.path = req.url ?? "/";
-    this.requestMap = buildRequestHeaderMap(req);
+    this.requestMap = requestHeaderMap(req);
     this.decoder = new Direction(this, "request", {
       headers: (m, eos) => this.startUpstream(m, eos),
       data: (c, eos) => this.sendUpstreamData(c, eos),
@@ -683,10 +646,11 @@ export class HttpStream implements StreamHooks {
       });
     } catch (e) {
       this.core.logger.error(`wasm host: cannot start the upstream request: ${(e as Error).message}`);
+      const failure = { reason: "remote connection failure", transport: "" } as const;
       this.sendLocalReply({
         status: 503,
-        details: "upstream_reset_before_response_started{connection_failure}",
-        body: Buffer.from(upstreamResetBody("connection failure")),
+        details: upstreamResetDetails(failure),
+        body: Buffer.from(upstreamResetBody(failure)),
         headers: [],
         grpcStatus: null,
       });
@@ -713,7 +677,7 @@ export class HttpStream implements StreamHooks {
       const reason = classifyUpstreamError(err, connected);
       this.sendLocalReply({
         status: 503,
-        details: `upstream_reset_before_response_started{${reason.replace(" ", "_")}}`,
+        details: upstreamResetDetails(reason),
         body: Buffer.from(upstreamResetBody(reason)),
         headers: [],
         grpcStatus: null,
@@ -818,22 +782,9 @@ export class HttpStream implements StreamHooks {
 
   private writeDownstreamHeaders(map: HeaderMap, endStream: boolean): void {
     if (this.finished || this.res.headersSent) return;
-    map.replace("date", new Date().toUTCString());
-    map.replace("server", "envoy");
-    const status = Number(map.get(":status"));
-    const code = Number.isInteger(status) && status >= 100 && status <= 999 ? status : 502;
-    this.responseCode = code;
-    const flat: string[] = [];
-    for (const [k, v] of map.entries()) {
-      if (k.startsWith(":") || !isValidHeader(k, v)) continue;
-      flat.push(k, v);
-    }
-    // The HTTP/1 codec writes content-length: 0 for a header-only response.
-    if (endStream && !map.has("content-length") && code !== 204 && code !== 304 && code >= 200) {
-      flat.push("content-length", "0");
-    }
     try {
-      this.res.writeHead(code, flat);
+      const framing = { endStream, head: this.method === "HEAD", requestComplete: this.decoder.sourceEnded };
+      this.responseCode = writeResponseHead(this.res, map, framing);
       this.downstreamHeadersSent = true;
       if (endStream) this.res.end();
     } catch (e) {
@@ -890,6 +841,7 @@ export class HttpStream implements StreamHooks {
         status,
         details: this.details,
         durationMs: Number((process.hrtime.bigint() - this.startNs) / 1_000_000n),
+        filterState: this.filterState,
       }),
     );
   }
@@ -901,110 +853,31 @@ export class HttpStream implements StreamHooks {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Properties (§5.6)
+  // Properties (§5.6): answered by properties.ts from this stream's facts.
 
   property(path: string[]): Buffer | null {
-    const [top, second, third] = path;
-    const requestReadable = this.decoder.headersAvailable || this.logPhase;
-    const req = this.requestMap;
-    const str = (s: string | undefined): Buffer | null => (s === undefined ? null : binaryToBytes(s));
-    switch (top) {
-      case "request": {
-        if (second === "headers") {
-          if (!requestReadable) return null;
-          if (third !== undefined) return str(req.get(third));
-          return serializePairs(req.toPairs());
-        }
-        if (path.length !== 2) return null;
-        switch (second) {
-          case "protocol":
-            return Buffer.from(`HTTP/${this.req.httpVersion}`);
-          case "time":
-            return int64(BigInt(this.start.getTime()) * 1_000_000n);
-          case "duration":
-            return this.logPhase ? int64(process.hrtime.bigint() - this.startNs) : null;
-          case "total_size":
-            return this.logPhase ? int64(this.requestBytes + req.byteSize()) : null;
-        }
-        if (!requestReadable) return null;
-        const p = req.get(":path");
-        switch (second) {
-          case "path":
-            return str(p);
-          case "url_path":
-            return p === undefined ? null : binaryToBytes(p.split("?")[0]);
-          case "query":
-            return p === undefined ? null : binaryToBytes(p.includes("?") ? p.slice(p.indexOf("?") + 1) : "");
-          case "host":
-            return str(req.get(":authority"));
-          case "method":
-            return str(req.get(":method"));
-          case "scheme":
-            return str(req.get(":scheme"));
-          case "id":
-            return str(req.get("x-request-id"));
-          case "useragent":
-            return str(req.get("user-agent"));
-          case "referer":
-            return str(req.get("referer"));
-          case "size": {
-            const cl = req.get("content-length");
-            return int64(cl !== undefined && /^\d+$/.test(cl) ? BigInt(cl) : BigInt(this.requestBytes));
-          }
-        }
-        return null;
-      }
-      case "response": {
-        const respReadable = this.encoder.headersAvailable || this.logPhase;
-        if (second === "headers" || second === "trailers") {
-          const m = second === "headers" ? this.encoder.headers : this.encoder.trailers;
-          if (!respReadable || !m) return null;
-          if (third !== undefined) return str(m.get(third));
-          return serializePairs(m.toPairs());
-        }
-        if (path.length !== 2) return null;
-        switch (second) {
-          case "code":
-            return this.responseCode === null ? null : int64(this.responseCode);
-          case "code_details":
-            return this.details === "" ? null : Buffer.from(this.details);
-          case "flags":
-            return int64(0);
-          case "size":
-            return int64(this.responseBytes);
-          case "total_size":
-            return int64(this.responseBytes + (this.encoder.headers?.byteSize() ?? 0));
-        }
-        return null;
-      }
-      case "source":
-      case "destination": {
-        if (path.length !== 2) return null;
-        const local = top === "destination";
-        const addr = local ? this.conn.localAddress : this.conn.remoteAddress;
-        const port = local ? this.conn.localPort : this.conn.remotePort;
-        if (second === "address") return Buffer.from(`${addr}:${port}`);
-        if (second === "port") return int64(port);
-        return null;
-      }
-      case "connection": {
-        if (path.length !== 2) return null;
-        if (second === "id") return int64(this.conn.id);
-        if (second === "mtls") return Buffer.from([0]);
-        if (second === "requested_server_name") return Buffer.alloc(0);
-        return null;
-      }
-      case "connection_id":
-        return path.length === 1 ? int64(this.conn.id) : null;
-      case "upstream": {
-        if (path.length !== 2 || this.upstreamAddress === null) return null;
-        if (second === "address") return Buffer.from(this.upstreamAddress);
-        if (second === "port") return int64(Number(this.upstreamAddress.split(":").pop()));
-        return null;
-      }
-      default:
-        // Any other name is filter state "wasm.<name>" set by proxy_set_property.
-        return path.length === 1 ? (this.filterState.get(top) ?? null) : null;
-    }
+    return streamProperty(this.propertyFacts(), path);
+  }
+
+  private propertyFacts(): StreamFacts {
+    return {
+      requestHeadersAvailable: this.decoder.headersAvailable,
+      responseHeadersAvailable: this.encoder.headersAvailable,
+      logPhase: this.logPhase,
+      requestMap: this.requestMap,
+      responseHeaders: this.encoder.headers,
+      responseTrailers: this.encoder.trailers,
+      httpVersion: this.req.httpVersion,
+      startMs: this.start.getTime(),
+      startNs: this.startNs,
+      requestBytes: this.requestBytes,
+      responseBytes: this.responseBytes,
+      responseCode: this.responseCode,
+      details: this.details,
+      upstreamAddress: this.upstreamAddress,
+      connection: this.conn,
+      node: this.core.node,
+      filterState: this.filterState,
+    };
   }
 }

@@ -6,6 +6,7 @@
 import { randomFillSync } from "node:crypto";
 import { LogLevel, WASI_RANDOM_GET_MAX_BYTES, WasiErrno } from "./abi/constants";
 import type { WasmVm } from "./vm";
+import { wasmLogSource } from "./log";
 import { WasmTrap } from "./traps";
 
 type Impl = (...args: never[]) => number | void;
@@ -32,7 +33,8 @@ export function wasiImports(vm: WasmVm): Record<string, Impl> {
     if (all.length > 0) {
       let text = all.toString("utf8");
       if (text.endsWith("\n")) text = text.slice(0, -1);
-      vm.logger.log(fd === 1 ? LogLevel.info : LogLevel.error, `${prefix}: ${text}`);
+      const level = fd === 1 ? LogLevel.info : LogLevel.error;
+      vm.logger.log(level, `${prefix}: ${text}`, wasmLogSource(level));
     }
     return { written: all.length };
   };

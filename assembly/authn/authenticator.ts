@@ -11,7 +11,7 @@ import { checkTime, checkLifetime, areAudiencesAllowed } from "../jwt/claims";
 import { Jwks } from "../jwks/jwks";
 import { verifyJwtSignatureWithKey, keyStillSelects, KeyMatch } from "../jwks/verify";
 import { FoundToken } from "./extractor";
-import { CacheEntry, TokenCache, tokenDigest, MAX_CACHED_TOKEN_BYTES } from "./cache";
+import { CacheEntry, TokenCache, MAX_CACHED_TOKEN_BYTES } from "./cache";
 
 /** Never written: the parse of a token not yet looked at. */
 const NO_JWT: Jwt = new Jwt();
@@ -24,7 +24,7 @@ export class TokenCheck {
   jwt: Jwt = NO_JWT;
   /** The verified-token cache entry found for the token (a hit), and the token's cache key. */
   entry: CacheEntry | null = null;
-  digest: string | null = null;
+  cacheKey: string | null = null;
   /** The rules the token may be valid under, in configuration order, and the next one to try. */
   candidates: JwtRule[] = [];
   next: i32 = 0;
@@ -56,9 +56,8 @@ export function beginToken(t: TokenCheck, cache: TokenCache, cfg: Config | null 
   t.begun = true;
   const token = t.found.token;
   if (cache.enabled && token.length <= MAX_CACHED_TOKEN_BYTES) {
-    const digest = tokenDigest(token);
-    t.digest = digest;
-    const e = cache.get(digest);
+    t.cacheKey = token;
+    const e = cache.get(token);
     if (e !== null) {
       t.entry = e;
       t.jwt = e.jwt;
@@ -116,7 +115,7 @@ export function verifyWithKeys(t: TokenCheck, jwks: Jwks, cache: TokenCache): St
   const match = new KeyMatch();
   const s = verifyJwtSignatureWithKey(t.jwt, jwks, match);
   const key = match.key;
-  const digest = t.digest;
-  if (s == Status.Ok && key !== null && digest !== null) cache.put(digest, t.jwt, key.fingerprint);
+  const cacheKey = t.cacheKey;
+  if (s == Status.Ok && key !== null && cacheKey !== null) cache.put(cacheKey, t.jwt, key.fingerprint);
   return s;
 }

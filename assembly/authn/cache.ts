@@ -1,10 +1,11 @@
-// Owns the verified-token cache: a per-VM LRU of tokens whose signature verified, keyed by the SHA-256
-// of the token, holding the parsed token and the identity of the key that verified it. Bounded in entries
+// Owns the verified-token cache: a per-VM LRU of tokens whose signature verified, keyed by the token
+// itself (the map hashes it with xxHash32 and compares the whole token on a hit, so two tokens never
+// share an entry; no cryptographic hash is needed for that), holding the parsed token and the identity
+// of the key that verified it. Bounded in entries
 // and bytes; tokens over 8 KiB are not cached. Better than Envoy's opt-in cache (which outlives key
 // rotation): a hit is honoured only while that key is still in the provider's current key set, and the
 // issuer, time and audience checks still run on every hit.
 import { Jwt } from "../jwt/jwt";
-import { HashAlg, digestInto } from "../crypto/sha2";
 
 export const DEFAULT_CACHE_ENTRIES: i32 = 1000;
 export const DEFAULT_CACHE_BYTES: i32 = 1 << 20;
@@ -12,41 +13,10 @@ export const MAX_CACHED_TOKEN_BYTES: i32 = 8 * 1024;
 /** Per-entry cost beyond the token itself: the parsed claims and the bookkeeping. */
 const ENTRY_OVERHEAD_BYTES: i32 = 256;
 
-@lazy const DIGEST: usize = memory.data(32, 16);
-@lazy const HEX_OUT: usize = memory.data(64, 16);
-@lazy const HEX: usize = memory.data<u8>([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
-
 export class CacheEntry {
   prev: CacheEntry | null = null;
   next: CacheEntry | null = null;
   constructor(public key: string, public jwt: Jwt, public keyFingerprint: string, public bytes: i32) {}
-}
-
-/** Scratch for an ASCII token's bytes (every well-formed JWT is ASCII): no allocation per lookup. */
-@lazy const ASCII: usize = memory.data(MAX_CACHED_TOKEN_BYTES, 16);
-
-/** The cache key: hex SHA-256 of the token's UTF-8 bytes. */
-export function tokenDigest(token: string): string {
-  const n = token.length;
-  let ascii = n <= MAX_CACHED_TOKEN_BYTES;
-  const src = changetype<usize>(token);
-  for (let i = 0; ascii && i < n; i++) {
-    const c = <u32>load<u16>(src + (<usize>i << 1));
-    if (c >= 0x80) ascii = false;
-    else store<u8>(ASCII + <usize>i, <u8>c);
-  }
-  if (ascii) {
-    digestInto(HashAlg.SHA256, ASCII, n, DIGEST);
-  } else {
-    const enc = String.UTF8.encode(token);
-    digestInto(HashAlg.SHA256, changetype<usize>(enc), enc.byteLength, DIGEST);
-  }
-  for (let i = 0; i < 32; i++) {
-    const b = <u32>load<u8>(DIGEST + <usize>i);
-    store<u8>(HEX_OUT + <usize>(2 * i), load<u8>(HEX + <usize>(b >> 4)));
-    store<u8>(HEX_OUT + <usize>(2 * i + 1), load<u8>(HEX + <usize>(b & 15)));
-  }
-  return String.UTF8.decodeUnsafe(HEX_OUT, 64);
 }
 
 /** TokenCache.checkInvariants() results: Ok, or which invariant failed first. */
@@ -136,7 +106,7 @@ export class TokenCache {
     this.bytes -= e.bytes;
   }
 
-  /** The entry for this digest, made most recently used; null on a miss. */
+  /** The entry for this token, made most recently used; null on a miss. */
   get(key: string): CacheEntry | null {
     if (!this.enabled || !this.map.has(key)) {
       this.misses++;
@@ -151,7 +121,7 @@ export class TokenCache {
 
   /**
    * Forgets an entry whose key has left its key set. The caller may hold e across a JWKS fetch, during
-   * which e can be evicted, dropped by another request, or replaced by a fresh entry for the same digest:
+   * which e can be evicted, dropped by another request, or replaced by a fresh entry for the same token:
    * then e is stale and this is a no-op (it must not remove the fresh entry nor touch the list).
    */
   drop(e: CacheEntry): void {
@@ -163,8 +133,9 @@ export class TokenCache {
     if (!this.enabled) return;
     const len = jwt.bytes.length;
     if (len > MAX_CACHED_TOKEN_BYTES) return;
-    // The parsed claims are about as large as the token's text again, plus a fixed overhead.
-    const cost = 2 * len + ENTRY_OVERHEAD_BYTES + keyFingerprint.length;
+    // The key (the token's text, UTF-16: 2 bytes a character), its UTF-8 copy in the parse, and the
+    // parsed claims (about as large again), plus a fixed overhead.
+    const cost = 4 * len + ENTRY_OVERHEAD_BYTES + keyFingerprint.length;
     if (cost > this.maxBytes) return;
     if (this.map.has(key)) this.remove(this.map.get(key)); // the live entry for key, by construction
     while (this.map.size >= this.maxEntries || this.bytes + cost > this.maxBytes) {

@@ -4,7 +4,7 @@
 // Fail closed: every occurrence in a configured location is a token (an empty one too), and a request
 // with more tokens than the bound is refused, never trimmed.
 import { Config, JwtRule } from "../config/config";
-import { isJwtChar, percentDecode, asciiLower } from "../util/bytes";
+import { isJwtChar, percentDecode, asciiLower, decodeText } from "../util/bytes";
 
 export const enum LocationKind { Header = 0, Param = 1, Cookie = 2 }
 
@@ -38,7 +38,7 @@ export class RequestHeader {
   get value(): string {
     let v = this.decoded;
     if (v === null) {
-      v = String.UTF8.decodeUnsafe(this.raw.dataStart, <usize>this.raw.length);
+      v = decodeText(this.raw.dataStart, this.raw.length);
       this.decoded = v;
     }
     return v;
@@ -159,7 +159,7 @@ export function tokensFromHeaderBytes(raw: Uint8Array, loc: Location, out: Extra
   const p = raw.dataStart;
   const prefix = loc.prefixBytes;
   const m = prefix.length;
-  if (m == 0) return out.add(String.UTF8.decodeUnsafe(p, <usize>n), loc);
+  if (m == 0) return out.add(decodeText(p, n), loc);
   const q = prefix.dataStart;
   const ci = loc.caseInsensitive;
   const first = load<u8>(q);
@@ -179,10 +179,10 @@ export function tokensFromHeaderBytes(raw: Uint8Array, loc: Location, out: Extra
     const after = at + m;
     let start = after;
     while (start < n && !isJwtChar(<i32>load<u8>(p + <usize>start))) start++;
-    if (start >= n) return out.add(String.UTF8.decodeUnsafe(p + <usize>after, <usize>(n - after)), loc);
+    if (start >= n) return out.add(decodeText(p + <usize>after, (n - after)), loc);
     let end = start;
     while (end < n && isJwtChar(<i32>load<u8>(p + <usize>end))) end++;
-    if (!out.add(String.UTF8.decodeUnsafe(p + <usize>start, <usize>(end - start)), loc)) return false;
+    if (!out.add(decodeText(p + <usize>start, (end - start)), loc)) return false;
     from = end;
   }
   return true;

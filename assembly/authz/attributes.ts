@@ -1,6 +1,6 @@
 // Owns the request attributes authorization policies look at: the pseudo-headers and headers read in
 // the one header pass, the principal and the first verified token's claims, and the connection
-// properties (destination port, peer and remote addresses, SNI, peer certificate URI SAN), each fetched
+// properties (destination port, peer and remote addresses, SNI, the peer certificate's identities), each fetched
 // from the host at most once per request and only when a policy asks for it.
 import { get_property } from "@solo-io/proxy-runtime/assembly/runtime";
 import { Jwt } from "../jwt/jwt";
@@ -94,6 +94,7 @@ export class RequestAttrs {
   private _sniRead: bool = false;
   private _san: string | null = null;
   private _sanRead: bool = false;
+  private _peers: string[] | null = null;
 
   pathEnd(): i32 {
     if (this._end < 0) this._end = pathEnd(this.path);
@@ -200,12 +201,33 @@ export class RequestAttrs {
     return this._sni;
   }
 
-  /** The peer certificate's URI SAN (`spiffe://<td>/ns/<ns>/sa/<sa>`); null without mTLS. */
+  /** The peer certificate's first URI SAN (`spiffe://<td>/ns/<ns>/sa/<sa>`); null without mTLS. */
   peerUri(): string | null {
     if (!this._sanRead) {
       this._sanRead = true;
       this._san = propertyString("connection.uri_san_peer_certificate");
     }
     return this._san;
+  }
+
+  /**
+   * The peer identities Envoy's RBAC `authenticated` principal matcher tries, in its order: the URI SAN,
+   * the DNS SAN, then the subject (RFC 2253). Envoy tries every URI and DNS SAN; proxy-wasm exposes only
+   * the first of each (`connection.uri_san_peer_certificate`, `connection.dns_san_peer_certificate`).
+   * Empty without a client certificate (the host then has none of the three).
+   */
+  peerIdentities(): string[] {
+    let ids = this._peers;
+    if (ids === null) {
+      ids = [];
+      const uri = this.peerUri();
+      if (uri !== null) ids.push(uri);
+      const dns = propertyString("connection.dns_san_peer_certificate");
+      if (dns !== null) ids.push(dns);
+      const subject = propertyString("connection.subject_peer_certificate");
+      if (subject !== null) ids.push(subject);
+      this._peers = ids;
+    }
+    return ids;
   }
 }

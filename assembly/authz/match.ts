@@ -90,6 +90,14 @@ export function compilePathTemplate(v: string, out: PathMatch): string {
   }
   out.cur = new StaticArray<u8>(out.elems.length + 1);
   out.nxt = new StaticArray<u8>(out.elems.length + 1);
+  // The literal characters before the first and after the last operator: a path without them cannot
+  // match, and most paths are refused by this check alone.
+  let first = 0;
+  while (first < out.elems.length && unchecked(out.elems[first]) >= 0) first++;
+  let last = out.elems.length;
+  while (last > first && unchecked(out.elems[last - 1]) >= 0) last--;
+  out.head = v.substring(0, first);
+  out.tail = String.fromCharCodes(out.elems.slice(last));
   return "";
 }
 
@@ -108,6 +116,13 @@ export function compilePathTemplate(v: string, out: PathMatch): string {
 
 /** Runs the template over `path[0, end)` in O(len × elements): no backtracking, no allocation. */
 function templateMatches(m: PathMatch, path: string, end: i32): bool {
+  const head = m.head;
+  const tail = m.tail;
+  const hl = head.length;
+  const tl = tail.length;
+  if (hl + tl > end) return false;
+  if (hl > 0 && memory.compare(changetype<usize>(path), changetype<usize>(head), hl << 1) != 0) return false;
+  if (tl > 0 && memory.compare(changetype<usize>(path) + ((end - tl) << 1), changetype<usize>(tail), tl << 1) != 0) return false;
   const elems = m.elems;
   const n = elems.length;
   let cur = m.cur;

@@ -18,43 +18,64 @@ export class Verdict {
   policy: string = "";
   /** The index of the deciding rule inside `policy` (-1 when no rule decided: "none" or no policy matched). */
   rule: i32 = -1;
+  /** The deciding rule's tag (Rule.tag), or one of the fixed tags below: the request's `jwt_authn_decision` filter state. */
+  tag: ArrayBuffer = NO_DENY_MATCHED;
 }
+
+/** Allowed: no ALLOW policy, and no DENY policy matched. */
+const NO_DENY_MATCHED = String.UTF8.encode("allow no-deny-matched");
+/** Denied: ALLOW policies exist and none matched (Envoy's policy id "none"). */
+const NO_ALLOW_MATCHED = String.UTF8.encode("deny-no-allow-matched");
 
 // ---- Sources ----------------------------------------------------------------------------------------
 
+/** Envoy's RBAC `authenticated` matcher: any of the peer's identities (URI SAN, DNS SAN, subject) matches. */
 function peerMatches(list: StringMatch[], a: RequestAttrs): bool {
-  const san = a.peerUri();
-  return san !== null && anyMatches(list, san, true);
+  const ids = a.peerIdentities();
+  for (let i = 0; i < ids.length; i++) if (anyMatches(list, unchecked(ids[i]), true)) return true;
+  return false;
 }
 
 
-function sourceMatches(s: Source, a: RequestAttrs): bool {
+/**
+ * The first field of a rule's clause that fails for the request, or `Miss.None`: the matchers return it
+ * (not a bool) so `explain.ts` names why a rule did not match with the very code that decided it.
+ */
+export const enum Miss {
+  None = 0,
+  RequestPrincipals, NotRequestPrincipals, IpBlocks, NotIpBlocks, RemoteIpBlocks, NotRemoteIpBlocks,
+  Principals, NotPrincipals, Namespaces, NotNamespaces, ServiceAccounts, NotServiceAccounts,
+  Methods, NotMethods, Hosts, NotHosts, Paths, NotPaths, Ports, NotPorts,
+  Values, NotValues,
+}
+
+export function sourceMiss(s: Source, a: RequestAttrs): Miss {
   const p = a.principal;
   const rp = s.requestPrincipals;
-  if (rp !== null && !matchesAnyPrincipal(rp, p, s.allowMissingSub)) return false;
+  if (rp !== null && !matchesAnyPrincipal(rp, p, s.allowMissingSub)) return Miss.RequestPrincipals;
   const nrp = s.notRequestPrincipals;
-  if (nrp !== null && matchesAnyPrincipal(nrp, p, s.allowMissingSub)) return false;
+  if (nrp !== null && matchesAnyPrincipal(nrp, p, s.allowMissingSub)) return Miss.NotRequestPrincipals;
   const ib = s.ipBlocks;
-  if (ib !== null && !anyCidr(ib, a.sourceIp(), a.sourceAddr)) return false;
+  if (ib !== null && !anyCidr(ib, a.sourceIp(), a.sourceAddr)) return Miss.IpBlocks;
   const nib = s.notIpBlocks;
-  if (nib !== null && anyCidr(nib, a.sourceIp(), a.sourceAddr)) return false;
+  if (nib !== null && anyCidr(nib, a.sourceIp(), a.sourceAddr)) return Miss.NotIpBlocks;
   const rb = s.remoteIpBlocks;
-  if (rb !== null && !anyCidr(rb, a.remoteIp(), a.remoteAddr)) return false;
+  if (rb !== null && !anyCidr(rb, a.remoteIp(), a.remoteAddr)) return Miss.RemoteIpBlocks;
   const nrb = s.notRemoteIpBlocks;
-  if (nrb !== null && anyCidr(nrb, a.remoteIp(), a.remoteAddr)) return false;
+  if (nrb !== null && anyCidr(nrb, a.remoteIp(), a.remoteAddr)) return Miss.NotRemoteIpBlocks;
   const pr = s.principals;
-  if (pr !== null && !peerMatches(pr, a)) return false;
+  if (pr !== null && !peerMatches(pr, a)) return Miss.Principals;
   const npr = s.notPrincipals;
-  if (npr !== null && peerMatches(npr, a)) return false;
+  if (npr !== null && peerMatches(npr, a)) return Miss.NotPrincipals;
   const ns = s.namespaces;
-  if (ns !== null && !peerMatches(ns, a)) return false;
+  if (ns !== null && !peerMatches(ns, a)) return Miss.Namespaces;
   const nns = s.notNamespaces;
-  if (nns !== null && peerMatches(nns, a)) return false;
+  if (nns !== null && peerMatches(nns, a)) return Miss.NotNamespaces;
   const sa = s.serviceAccounts;
-  if (sa !== null && !peerMatches(sa, a)) return false;
+  if (sa !== null && !peerMatches(sa, a)) return Miss.ServiceAccounts;
   const nsa = s.notServiceAccounts;
-  if (nsa !== null && peerMatches(nsa, a)) return false;
-  return true;
+  if (nsa !== null && peerMatches(nsa, a)) return Miss.NotServiceAccounts;
+  return Miss.None;
 }
 
 // ---- Operations -------------------------------------------------------------------------------------
@@ -72,24 +93,24 @@ function anyPath(list: PathMatch[], a: RequestAttrs): bool {
   return false;
 }
 
-function operationMatches(o: Operation, a: RequestAttrs): bool {
+export function operationMiss(o: Operation, a: RequestAttrs): Miss {
   const m = o.methods;
-  if (m !== null && !anyMatches(m, a.method, a.method.length > 0)) return false;
+  if (m !== null && !anyMatches(m, a.method, a.method.length > 0)) return Miss.Methods;
   const nm = o.notMethods;
-  if (nm !== null && anyMatches(nm, a.method, a.method.length > 0)) return false;
+  if (nm !== null && anyMatches(nm, a.method, a.method.length > 0)) return Miss.NotMethods;
   const h = o.hosts;
-  if (h !== null && !anyMatches(h, a.host(), a.authority.length > 0)) return false;
+  if (h !== null && !anyMatches(h, a.host(), a.authority.length > 0)) return Miss.Hosts;
   const nh = o.notHosts;
-  if (nh !== null && anyMatches(nh, a.host(), a.authority.length > 0)) return false;
+  if (nh !== null && anyMatches(nh, a.host(), a.authority.length > 0)) return Miss.NotHosts;
   const p = o.paths;
-  if (p !== null && !anyPath(p, a)) return false;
+  if (p !== null && !anyPath(p, a)) return Miss.Paths;
   const np = o.notPaths;
-  if (np !== null && anyPath(np, a)) return false;
+  if (np !== null && anyPath(np, a)) return Miss.NotPaths;
   const pt = o.ports;
-  if (pt !== null && !anyPort(pt, a.destinationPort())) return false;
+  if (pt !== null && !anyPort(pt, a.destinationPort())) return Miss.Ports;
   const npt = o.notPorts;
-  if (npt !== null && anyPort(npt, a.destinationPort())) return false;
-  return true;
+  if (npt !== null && anyPort(npt, a.destinationPort())) return Miss.NotPorts;
+  return Miss.None;
 }
 
 // ---- Conditions -------------------------------------------------------------------------------------
@@ -148,32 +169,32 @@ function cidrsMatch(c: Condition, a: RequestAttrs, negate: bool): bool {
 }
 
 /** `values` any-of and `notValues` none-of; an absent attribute matches only `notValues`. */
-function conditionMatches(c: Condition, a: RequestAttrs): bool {
+export function conditionMiss(c: Condition, a: RequestAttrs): Miss {
   switch (c.key) {
     case CondKey.AuthPrincipal: {
       const v = c.principals;
-      if (v !== null && !matchesAnyPrincipal(v, a.principal, false)) return false;
+      if (v !== null && !matchesAnyPrincipal(v, a.principal, false)) return Miss.Values;
       const nv = c.notPrincipals;
-      return nv === null || !matchesAnyPrincipal(nv, a.principal, false);
+      return nv === null || !matchesAnyPrincipal(nv, a.principal, false) ? Miss.None : Miss.NotValues;
     }
     case CondKey.DestinationPort: {
       const port = a.destinationPort();
       const v = c.ports;
-      if (v !== null && !anyPort(v, port)) return false;
+      if (v !== null && !anyPort(v, port)) return Miss.Values;
       const nv = c.notPorts;
-      return nv === null || !anyPort(nv, port);
+      return nv === null || !anyPort(nv, port) ? Miss.None : Miss.NotValues;
     }
     case CondKey.SourceIp:
     case CondKey.RemoteIp:
     case CondKey.DestinationIp: {
-      if (c.cidrs !== null && !cidrsMatch(c, a, false)) return false;
-      return c.notCidrs === null || !cidrsMatch(c, a, true);
+      if (c.cidrs !== null && !cidrsMatch(c, a, false)) return Miss.Values;
+      return c.notCidrs === null || !cidrsMatch(c, a, true) ? Miss.None : Miss.NotValues;
     }
   }
   const v = c.values;
-  if (v !== null && !stringsMatch(v, c, a)) return false;
+  if (v !== null && !stringsMatch(v, c, a)) return Miss.Values;
   const nv = c.notValues;
-  return nv === null || !stringsMatch(nv, c, a);
+  return nv === null || !stringsMatch(nv, c, a) ? Miss.None : Miss.NotValues;
 }
 
 // ---- Rules and policies -----------------------------------------------------------------------------
@@ -182,18 +203,18 @@ function ruleMatches(r: Rule, a: RequestAttrs): bool {
   const sources = r.sources;
   if (sources.length > 0) {
     let any = false;
-    for (let i = 0; i < sources.length && !any; i++) any = sourceMatches(unchecked(sources[i]), a);
+    for (let i = 0; i < sources.length && !any; i++) any = sourceMiss(unchecked(sources[i]), a) == Miss.None;
     if (!any) return false;
   }
   const ops = r.operations;
   if (ops.length > 0) {
     let any = false;
-    for (let i = 0; i < ops.length && !any; i++) any = operationMatches(unchecked(ops[i]), a);
+    for (let i = 0; i < ops.length && !any; i++) any = operationMiss(unchecked(ops[i]), a) == Miss.None;
     if (!any) return false;
   }
   const conds = r.conditions;
   for (let i = 0; i < conds.length; i++) {
-    if (!conditionMatches(unchecked(conds[i]), a)) return false;
+    if (conditionMiss(unchecked(conds[i]), a) != Miss.None) return false;
   }
   return true;
 }
@@ -259,6 +280,7 @@ export function evaluatePolicies(cfg: Config, a: RequestAttrs, stats: Stats | nu
   v.allowed = true;
   v.policy = "";
   v.rule = -1;
+  v.tag = NO_DENY_MATCHED;
   if (cfg.hasShadow) evaluateShadow(cfg, a, stats);
   const policies = cfg.policies;
   for (let i = 0; i < policies.length; i++) {
@@ -269,6 +291,7 @@ export function evaluatePolicies(cfg: Config, a: RequestAttrs, stats: Stats | nu
       v.allowed = false;
       v.policy = pol.name;
       v.rule = r;
+      v.tag = unchecked(pol.rules[r]).tag;
       return v;
     }
   }
@@ -280,11 +303,13 @@ export function evaluatePolicies(cfg: Config, a: RequestAttrs, stats: Stats | nu
     if (r >= 0) {
       v.policy = pol.name;
       v.rule = r;
+      v.tag = unchecked(pol.rules[r]).tag;
       return v;
     }
   }
   v.allowed = false;
   v.policy = "none";
+  v.tag = NO_ALLOW_MATCHED;
   return v;
 }
 

@@ -164,6 +164,9 @@ export class PathMatch {
   /** Scratch state sets for the template run (the request path is single-threaded per VM). */
   cur: StaticArray<u8> = new StaticArray<u8>(0);
   nxt: StaticArray<u8> = new StaticArray<u8>(0);
+  /** The template's literal characters before its first operator and after its last (a quick refusal). */
+  head: string = "";
+  tail: string = "";
 }
 
 export class Operation {
@@ -187,6 +190,8 @@ export const enum CondKey {
 /** One `when` entry: `values` any-of, `notValues` none-of (either may be null). */
 export class Condition {
   key: CondKey = CondKey.AuthPrincipal;
+  /** The key as written (`request.auth.claims[groups]`), for explanations. */
+  keyText: string = "";
   /** Claim path for `request.auth.claims[a][b]`; the lower-cased name for `request.headers[X]`. */
   claimPath: string[] = [];
   header: string = "";
@@ -211,6 +216,8 @@ export class Rule {
   operations: Operation[] = [];
   /** AND over conditions. */
   conditions: Condition[] = [];
+  /** `allow|deny policy=<name> rule=<i>`, UTF-8, made at configure time: the filter state of a request this rule decides. */
+  tag: ArrayBuffer = new ArrayBuffer(0);
 }
 
 export const enum PolicyAction { Allow = 0, Deny = 1, Audit = 2 }

@@ -10,6 +10,7 @@ import {
 import { Reader } from "./reader";
 import { compilePrincipal } from "../authz/principal";
 import { istioMatch, isPathTemplate, compilePathTemplate, parseCidr } from "../authz/match";
+import { debugWord } from "../util/words";
 
 const CUSTOM_REFUSED = "CUSTOM needs an ext_authz provider, which a wasm filter cannot call; use Envoy's ext_authz filter";
 
@@ -269,6 +270,7 @@ function readCondition(r: Reader, wo: JsonValue, wp: string, cfg: Config): Condi
   const key = r.str(wo, "key", wp + ".", true);
   if (!r.ok) return null;
   const c = new Condition();
+  c.keyText = key;
   const kp = wp + ".key";
   let kind = 0; // 0 strings, 1 header strings, 2 principals, 3 ports, 4 CIDRs, 5 peer principals, 6 peer namespaces, 7 service accounts
   if (key == "request.auth.principal") { c.key = CondKey.AuthPrincipal; kind = 2; }
@@ -423,6 +425,7 @@ export function readPolicy(r: Reader, v: JsonValue, index: i32, cfg: Config): Po
           if (c !== null) rule.conditions.push(c);
         }
       }
+      rule.tag = String.UTF8.encode((pol.action == PolicyAction.Deny ? "deny" : "allow") + " policy=" + debugWord(pol.name) + " rule=" + i.toString());
       pol.rules.push(rule);
     }
   }

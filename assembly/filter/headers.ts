@@ -5,6 +5,7 @@
 import { proxy_get_header_map_pairs } from "@solo-io/proxy-runtime/assembly/imports";
 import { free } from "@solo-io/proxy-runtime/assembly/malloc";
 import { RequestHeader } from "../authn/extractor";
+import { decodeText } from "../util/bytes";
 
 /** Out-parameters of the host call: [ptr, size]. */
 @lazy const OUT: usize = memory.data(8, 4);
@@ -48,7 +49,7 @@ function methodOf(v: usize, vl: i32): string {
     const m = unchecked(METHODS[i]);
     if (nameIs(v, vl, m)) return m;
   }
-  return String.UTF8.decodeUnsafe(v, <usize>vl);
+  return decodeText(v, vl);
 }
 
 function isSkipped(k: usize, klen: i32, skip: string[]): bool {
@@ -114,16 +115,16 @@ export function readRequestHeaders(wanted: string[], skip: string[], extra: stri
     // Headers `when` conditions name (pseudo-headers included, as Envoy's header matchers see them).
     for (let j = 0; j < extra.length; j++) {
       if (nameIs(k, kl, unchecked(extra[j]))) {
-        const s = String.UTF8.decodeUnsafe(v, <usize>vl);
+        const s = decodeText(v, vl);
         const prev = unchecked(view.extra[j]);
         unchecked(view.extra[j] = prev === null ? s : prev + "," + s);
         break;
       }
     }
     if (kl > 0 && load<u8>(k) == 0x3a) {
-      if (nameIs(k, kl, ":path")) view.path = String.UTF8.decodeUnsafe(v, <usize>vl);
-      else if (nameIs(k, kl, ":authority")) view.authority = String.UTF8.decodeUnsafe(v, <usize>vl);
-      else if (nameIs(k, kl, ":scheme")) view.scheme = String.UTF8.decodeUnsafe(v, <usize>vl);
+      if (nameIs(k, kl, ":path")) view.path = decodeText(v, vl);
+      else if (nameIs(k, kl, ":authority")) view.authority = decodeText(v, vl);
+      else if (nameIs(k, kl, ":scheme")) view.scheme = decodeText(v, vl);
       else if (nameIs(k, kl, ":method")) view.method = methodOf(v, vl);
       continue;
     }
@@ -145,7 +146,7 @@ export function readRequestHeaders(wanted: string[], skip: string[], extra: stri
     if (keep) {
       const value = new Uint8Array(vl);
       memory.copy(value.dataStart, v, <usize>vl);
-      view.headers.push(new RequestHeader(String.UTF8.decodeUnsafe(k, <usize>kl), value));
+      view.headers.push(new RequestHeader(decodeText(k, kl), value));
     }
   }
   free(buf);

@@ -3,6 +3,7 @@
 import { send_local_response, HeaderPair, GrpcStatusValues } from "@solo-io/proxy-runtime/assembly";
 import { Status, statusString, httpCodeFor } from "../status";
 import { quotedSafe } from "../util/bytes";
+import { EXPLAIN_HEADER } from "../authz/explain";
 
 /** Envoy cuts the realm to 256 bytes. */
 const MAX_REALM: i32 = 256;
@@ -27,21 +28,23 @@ export function realmFor(scheme: string, authority: string, path: string): strin
 export const DECISION_HEADER = "x-jwt-authn-decision";
 
 /** `decision` (non-empty only with debugHeaders) becomes the x-jwt-authn-decision header. */
-export function sendAuthnFailure(s: Status, realm: string, tokenPresent: bool, decision: string = ""): void {
+export function sendAuthnFailure(s: Status, realm: string, tokenPresent: bool, decision: string = "", explanation: string = ""): void {
   const body = statusString(s);
   let www = "Bearer realm=\"" + realm + "\"";
   if (tokenPresent) www += ", error=\"invalid_token\"";
   const headers: HeaderPair[] = [header("www-authenticate", www)];
   if (decision.length > 0) headers.push(header(DECISION_HEADER, decision));
+  if (explanation.length > 0) headers.push(header(EXPLAIN_HEADER, explanation));
   send_local_response(httpCodeFor(s), "jwt_authn_access_denied{" + body.replaceAll(" ", "_") + "}",
     String.UTF8.encode(body), headers, GrpcStatusValues.InvalidCode);
 }
 
 export const RBAC_DENIED_BODY = "RBAC: access denied";
 
-export function sendRbacDenied(policy: string, decision: string = ""): void {
+export function sendRbacDenied(policy: string, decision: string = "", explanation: string = ""): void {
   const headers: HeaderPair[] = [];
   if (decision.length > 0) headers.push(header(DECISION_HEADER, decision));
+  if (explanation.length > 0) headers.push(header(EXPLAIN_HEADER, explanation));
   send_local_response(403, "rbac_access_denied_matched_policy[" + policy + "]",
     String.UTF8.encode(RBAC_DENIED_BODY), headers, GrpcStatusValues.InvalidCode);
 }

@@ -1,7 +1,8 @@
 // Owns the plugin's root context: it parses and compiles the configuration in onConfigure (a bad one
 // is logged once at error level and refused), owns the compiled Config, the extractor, the token cache
 // and the key sets (jwks/keysets.ts: one shared, refreshed set per URI, attached to the rules that use
-// it), starts their fetches with proxy_http_call and drives their lifecycle from proxy_on_tick.
+// it), starts their fetches with proxy_http_call and drives their lifecycle from proxy_on_tick (never
+// from onConfigure: see there).
 import {
   RootContext, Context, BaseContext, log, LogLevelValues, HeaderPair, WasmResultValues,
 } from "@solo-io/proxy-runtime/assembly";
@@ -18,6 +19,9 @@ import { Stats } from "./stats";
 import { nowMs } from "./clock";
 
 /** The origin handed to httpCall: it names the set and the key sets the response is for (AS has no closures). */
+/** The first tick of a configuration with remote key sets: its first fetches start there. */
+const START_TICK_MS: u32 = 1;
+
 class FetchOrigin extends BaseContext {
   constructor(id: u32, public remote: RemoteSet, public keySets: KeySets) {
     super(id);
@@ -50,6 +54,8 @@ export class JwtRoot extends RootContext {
   keySets: KeySets | null = null;
   private vmId: u32 = 0;
   private tickMs: u32 = 0;
+  /** The first fetches of the configuration are still to start (at the first tick). */
+  private startPending: bool = false;
 
   createContext(context_id: u32): Context {
     return new JwtStream(context_id, this);
@@ -85,8 +91,12 @@ export class JwtRoot extends RootContext {
     }
     this.keySets = ks;
     log(LogLevelValues.info, "configured " + cfg.rules.length.toString() + " jwt rule(s) and " + cfg.policies.length.toString() + " policy(ies)");
-    // Fetch every remote document now (one VM wins each lease), so the first requests rarely wait.
-    ks.start(nowMs());
+    // Every remote document is fetched at the first tick (one VM wins each lease), so the first requests
+    // rarely wait; a request before it starts the fetch itself. Not here: Envoy configures a canary copy of
+    // the VM first (proxy-wasm-cpp-host WasmHandleBase::canary) and then destroys it without on_done,
+    // cancelling its calls; a fetch started here would hold the lease for nobody, and every VM's first
+    // requests would wait out the lease and fail (docs/conformance.md, D1).
+    this.startPending = ks.any();
     this.updateTick();
     return true;
   }
@@ -94,14 +104,22 @@ export class JwtRoot extends RootContext {
   onTick(): void {
     const ks = this.keySets;
     if (ks === null) return;
-    ks.tick(nowMs());
+    const now = nowMs();
+    if (this.startPending) {
+      this.startPending = false;
+      ks.start(now);
+    }
+    ks.tick(now);
     this.updateTick();
   }
 
-  /** Ticks every second for refreshes and retries, every 100 ms while requests wait (results of other VMs). */
+  /**
+   * Ticks every second for refreshes and retries, every 100 ms while requests wait (results of other VMs),
+   * and after 1 ms for the first fetches of a new configuration.
+   */
   updateTick(): void {
     const ks = this.keySets;
-    const want: u32 = ks === null || !ks.any() ? 0 : ks.anyPaused() ? FAST_TICK_MS : TICK_MS;
+    const want: u32 = ks === null || !ks.any() ? 0 : this.startPending ? START_TICK_MS : ks.anyPaused() ? FAST_TICK_MS : TICK_MS;
     if (want != this.tickMs) {
       this.tickMs = want;
       set_tick_period_milliseconds(want);

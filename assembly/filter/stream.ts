@@ -18,8 +18,14 @@ import { KeySets } from "../jwks/keysets";
 import { Principal } from "../authz/principal";
 import { evaluatePolicies, requestLine, Verdict } from "../authz/policy";
 import { RequestAttrs } from "../authz/attributes";
+import { explainPolicies, EXPLAIN_HEADER } from "../authz/explain";
 import { realmFor, sendAuthnFailure, sendRbacDenied, sendNotConfigured, sendHeadersUnreadable, DECISION_HEADER } from "./reply";
 import { nowMs } from "./clock";
+import { debugWord } from "../util/words";
+import { proxy_set_property } from "@solo-io/proxy-runtime/assembly/imports";
+
+/** The filter state key of a request's policy decision (Envoy prefixes it `wasm.`). */
+const DECISION_STATE = String.UTF8.encode("jwt_authn_decision");
 import { JwtRoot } from "./root";
 
 /**
@@ -46,21 +52,8 @@ function removeCookieEverywhere(name: string, headers: RequestHeader[]): void {
 const NO_CHECKS: TokenCheck[] = [];
 const NO_HEADERS: RequestHeader[] = [];
 const NO_PRINCIPAL: Principal = new Principal();
-
-/**
- * One word of a debug decision header: printable ASCII only, no space, quote or backslash (each becomes
- * `?`), at most 128 characters; "-" when empty.
- */
-function debugWord(s: string): string {
-  if (s.length == 0) return "-";
-  const n = s.length > 128 ? 128 : s.length;
-  let out = "";
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    out += c <= 0x20 || c >= 0x7f || c == 0x22 || c == 0x5c ? "?" : String.fromCharCode(c);
-  }
-  return s.length > n ? out + "..." : out;
-}
+/** Off (no entries), until the request takes its root's cache: a stream allocates no cache of its own. */
+const NO_CACHE: TokenCache = new TokenCache(0, 0);
 
 /** `METHOD /path` (no query string: a token may be there), at most 256 characters, for a log line. */
 function refusedLine(method: string, path: string): string {
@@ -93,7 +86,7 @@ export class JwtStream extends Context {
    * moment. A request resumed after a fetch goes on with them, even if the root was configured again.
    */
   private cfg: Config | null = null;
-  private cache: TokenCache = new TokenCache(0, 0);
+  private cache: TokenCache = NO_CACHE;
   private keySets: KeySets | null = null;
   // A shared empty list until a request carries a token: an anonymous request allocates no per-token state.
   private checks: TokenCheck[] = NO_CHECKS;
@@ -103,6 +96,8 @@ export class JwtStream extends Context {
   private method: string = "";
   /** With debugHeaders: the deciding reason, added to the response as x-jwt-authn-decision ("" otherwise). */
   private decision: string = "";
+  /** With debugHeaders and policies: every policy's rules, matched or the first field that did not (x-jwt-authn-policies). */
+  private explanation: string = "";
   private authority: string = "";
   private scheme: string = "";
   private principal: Principal = NO_PRINCIPAL;
@@ -242,6 +237,7 @@ export class JwtStream extends Context {
 
   onResponseHeaders(_n: u32, _endOfStream: bool): FilterHeadersStatusValues {
     if (this.decision.length > 0) stream_context.headers.response.add(DECISION_HEADER, this.decision);
+    if (this.explanation.length > 0) stream_context.headers.response.add(EXPLAIN_HEADER, this.explanation);
     return FilterHeadersStatusValues.Continue;
   }
 
@@ -302,7 +298,7 @@ export class JwtStream extends Context {
       const t = unchecked(this.checks[this.next]);
       if (!t.begun) {
         const s = beginToken(t, this.cache, cfg);
-        if (stats !== null && t.digest !== null) (t.entry !== null ? stats.jwtCacheHit : stats.jwtCacheMiss).increment(1);
+        if (stats !== null && t.cacheKey !== null) (t.entry !== null ? stats.jwtCacheHit : stats.jwtCacheMiss).increment(1);
         if (s != Status.Ok) {
           this.fail(s, true);
           return FilterHeadersStatusValues.StopIteration;
@@ -347,6 +343,12 @@ export class JwtStream extends Context {
     attrs.jwt = first !== null ? first.jwt : null;
     attrs.rule = first !== null ? first.accepted : null;
     const verdict = evaluatePolicies(cfg, attrs, stats);
+    // Envoy keeps it as filter state `wasm.jwt_authn_decision`: an access log prints it with
+    // %FILTER_STATE(wasm.jwt_authn_decision:PLAIN)%, as our host's access log does.
+    const tag = verdict.tag;
+    proxy_set_property(changetype<usize>(DECISION_STATE), DECISION_STATE.byteLength, changetype<usize>(tag), tag.byteLength);
+    // A local reply carries it itself (its headers pass onResponseHeaders too, so the field stays empty).
+    const explanation = cfg.debugHeaders ? explainPolicies(cfg, attrs) : "";
     if (!verdict.allowed) {
       if (stats !== null) stats.rbacDenied.increment(1);
       log(LogLevelValues.info, "rbac: denied by policy " + verdict.policy + " rule " +
@@ -354,11 +356,12 @@ export class JwtStream extends Context {
       const decision = cfg.debugHeaders ? this.verdictDecision(verdict) : "";
       if (cfg.denyWithAuthenticate && !this.principal.has) {
         // Beyond Istio: a request that brought no valid token is told to authenticate (401), not forbidden.
-        sendAuthnFailure(Status.JwtMissed, realmFor(this.scheme, this.authority, this.path), false, decision);
-      } else sendRbacDenied(verdict.policy, decision);
+        sendAuthnFailure(Status.JwtMissed, realmFor(this.scheme, this.authority, this.path), false, decision, explanation);
+      } else sendRbacDenied(verdict.policy, decision, explanation);
       return FilterHeadersStatusValues.StopIteration;
     }
     if (cfg.debugHeaders) this.decision = this.verdictDecision(verdict);
+    this.explanation = explanation;
     if (stats !== null && cfg.policies.length > 0) stats.rbacAllowed.increment(1);
     return FilterHeadersStatusValues.Continue;
   }

@@ -72,3 +72,29 @@ export function quotedSafe(s: string): string {
   }
   return out;
 }
+
+/**
+ * The `n` bytes at `p` as a string, as String.UTF8.decodeUnsafe gives them, faster for the common case:
+ * ASCII bytes (every well-formed token and most header values) are widened 16 at a time with SIMD, one
+ * at a time without; the first byte at or above 0x80 hands the whole input to the UTF-8 decoder.
+ */
+export function decodeText(p: usize, n: i32): string {
+  if (n <= 0) return "";
+  const out = changetype<usize>(__new(<usize>n << 1, idof<string>()));
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    const high = i8x16.splat(-128);
+    for (; i + 16 <= n; i += 16) {
+      const v = v128.load(p + <usize>i);
+      if (v128.any_true(v128.and(v, high))) return String.UTF8.decodeUnsafe(p, <usize>n);
+      v128.store(out + (<usize>i << 1), i16x8.extend_low_i8x16_u(v));
+      v128.store(out + (<usize>i << 1), i16x8.extend_high_i8x16_u(v), 16);
+    }
+  }
+  for (; i < n; i++) {
+    const c = <u32>load<u8>(p + <usize>i);
+    if (c >= 0x80) return String.UTF8.decodeUnsafe(p, <usize>n);
+    store<u16>(out + (<usize>i << 1), <u16>c);
+  }
+  return changetype<string>(out);
+}

@@ -52,7 +52,16 @@ export function renderConfiguration(config: PluginConfiguration, o: RenderOption
     } else if (o.service !== undefined) {
       lines.push("  targetRefs:", '  - group: ""', "    kind: Service", `    name: ${scalar(o.service)}`);
     }
-    lines.push(`  url: ${scalar(o.url ?? DEFAULT_URL)}`, "  phase: AUTHN", "  failStrategy: FAIL_CLOSE", "  pluginConfig:", indent(json, 4));
+    lines.push(
+      `  url: ${scalar(o.url ?? DEFAULT_URL)}`,
+      "  # Pin the image: `npm run package` prints the manifest digest to put here as sha256 (docs/deploy.md).",
+      "  imagePullPolicy: IfNotPresent",
+      "  phase: AUTHN",
+      "  # A VM that fails answers 503 rather than passing requests unauthenticated.",
+      "  failStrategy: FAIL_CLOSE",
+      "  pluginConfig:",
+      indent(json, 4),
+    );
     return `${lines.join("\n")}\n`;
   }
   const lines = [
@@ -64,7 +73,8 @@ export function renderConfiguration(config: PluginConfiguration, o: RenderOption
     "    config:",
     "      name: jwt_authn",
     '      root_id: ""',
-    "      fail_open: false",
+    "      # A VM that fails (a trap, a refused configuration) answers 503; fail_open is deprecated.",
+    "      failure_policy: FAIL_CLOSED",
     "      vm_config:",
     "        vm_id: jwt_authn",
     "        runtime: envoy.wasm.runtime.v8",

@@ -1,8 +1,8 @@
 // Owns the translation of Istio security resources (RequestAuthentication + AuthorizationPolicy, as
 // YAML) into the filter's plugin configuration. Two entry points:
 // - translateIstio(yaml): every resource, whatever it selects: `jwtRules` from every
-//   RequestAuthentication, one `policies[]` entry (named after metadata.name) from every
-//   AuthorizationPolicy (the demo and the walkthrough tests use it);
+//   RequestAuthentication, one `policies[]` entry (named after metadata.name, the dry-run annotation
+//   carried) from every AuthorizationPolicy (the demo and the walkthrough tests use it);
 // - translateIstioWorkload(files, workload): what the `istio` command and `serve --istio` use: only the
 //   resources that apply to one workload, entries named `<namespace>.<name>`, and a report with file and
 //   line for everything that is not carried over.
@@ -48,14 +48,50 @@ export function translateIstio(yamlText: string, opts: TranslateOptions = {}): P
       const policy: Record<string, unknown> = { name: typeof meta.name === "string" ? meta.name : `policy-${out.policies.length}` };
       for (const [k, v] of Object.entries(spec)) {
         if (k === "selector" || k === "targetRef" || k === "targetRefs") continue; // workload selection is the deployer's job
-        policy[k] = v;
+        policy[k] = k === "rules" ? qualifyServiceAccounts(v, typeof meta.namespace === "string" && meta.namespace !== "" ? meta.namespace : "default") : v;
       }
+      const annotations = isObject(meta.annotations) ? meta.annotations : {};
+      // istiod reads the annotation with Go's strconv.ParseBool; anything else leaves the policy enforced.
+      if (typeof annotations["istio.io/dry-run"] === "string" && PARSE_BOOL_TRUE.has(annotations["istio.io/dry-run"])) policy.dryRun = true;
       out.policies.push(policy);
     } else {
       throw new Error(`unsupported resource kind: ${String(kind)}`);
     }
   }
   return out;
+}
+
+/**
+ * Istio reads a bare service account (`sa`, no `/`) in `serviceAccounts`, `notServiceAccounts` and the
+ * `source.serviceAccount` condition as one of the policy's own namespace; the plugin configuration has no
+ * namespace, so the translator writes it out (`<namespace>/sa`). A copy: the YAML's objects are left as
+ * they are. Anything malformed is copied unchanged for the filter to refuse.
+ */
+function qualifyServiceAccounts(rules: unknown, namespace: string): unknown {
+  if (!Array.isArray(rules)) return rules;
+  const qualify = (list: unknown): unknown =>
+    Array.isArray(list) ? list.map((v) => (typeof v === "string" && v !== "" && !v.includes("/") && !v.includes("*") ? `${namespace}/${v}` : v)) : list;
+  return rules.map((rule) => {
+    if (!isObject(rule)) return rule;
+    const out: Record<string, unknown> = { ...rule };
+    if (Array.isArray(rule.from)) {
+      out.from = rule.from.map((f) => {
+        if (!isObject(f) || !isObject(f.source)) return f;
+        const source: Record<string, unknown> = { ...f.source };
+        for (const k of ["serviceAccounts", "notServiceAccounts"]) if (k in source) source[k] = qualify(source[k]);
+        return { ...f, source };
+      });
+    }
+    if (Array.isArray(rule.when)) {
+      out.when = rule.when.map((c) => {
+        if (!isObject(c) || c.key !== "source.serviceAccount") return c;
+        const cond: Record<string, unknown> = { ...c };
+        for (const k of ["values", "notValues"]) if (k in cond) cond[k] = qualify(cond[k]);
+        return cond;
+      });
+    }
+    return out;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -373,7 +409,7 @@ export function translateIstioWorkload(sources: IstioSource[], workload: Workloa
       }
       const entry: Record<string, unknown> = { name: entryName };
       if (typeof action === "string") entry.action = action;
-      if (spec.rules !== undefined && spec.rules !== null) entry.rules = spec.rules;
+      if (spec.rules !== undefined && spec.rules !== null) entry.rules = qualifyServiceAccounts(spec.rules, namespace);
       for (const k of Object.keys(spec)) {
         if (k === "selector" || k === "targetRef" || k === "targetRefs" || k === "action" || k === "rules") continue;
         if (k === "provider") report(["spec", k], "spec.provider", "only meaningful with action CUSTOM; ignored");

@@ -153,10 +153,12 @@ test("the cache is bounded in entries (LRU) and can be turned off", async () => 
 });
 
 test("the byte budget bounds the cache too", async () => {
-  const g = await startGateway({ jwtRules: [{ issuer: "a", jwks: jwksOf(key) }], tokenCache: { maxBytes: 10000 } }, backend.url, { workers: 1 });
+  const ts = [1, 2, 3].map((i) => sign(key, { iss: "a", sub: `s${i}`, pad: "y".repeat(900) }));
+  // Each entry costs 4 x the token's length (its text as the key, its UTF-8 copy, the parsed claims) + 256
+  // + the key's identity (well under 500 characters): two fit in this budget, not three.
+  const entry = 4 * ts[0].length + 256;
+  const g = await startGateway({ jwtRules: [{ issuer: "a", jwks: jwksOf(key) }], tokenCache: { maxBytes: 2 * entry + 1000 } }, backend.url, { workers: 1 });
   try {
-    // Each entry costs about 2 x 1.7 KB + 256 + the key identity (~4 KB): two fit in 10,000 bytes, not three.
-    const ts = [1, 2, 3].map((i) => sign(key, { iss: "a", sub: `s${i}`, pad: "y".repeat(900) }));
     for (const t of ts) expect((await send(g, t)).status).toBe(200);
     expect((await send(g, ts[0])).status).toBe(200);
     expect(stat(g, "jwt_cache_hit")).toBe(0);

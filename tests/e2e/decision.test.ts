@@ -107,3 +107,41 @@ test("debugHeaders must be a boolean", async () => {
   const { logs } = await refusedConfig(JSON.stringify({ jwtRules: [], debugHeaders: "yes" }), backend.url);
   expect(logs.some((l) => l.includes("invalid plugin configuration: ") && l.includes("debugHeaders"))).toBe(true);
 });
+
+test("the access log carries the deciding policy and rule on every request, whatever debugHeaders says", async () => {
+  const g = await startGateway({ jwtRules: [{ issuer: ISS, jwks: jwksOf(key) }], policies }, backend.url, { workers: 1, serve: { accessLog: true } });
+  const S = "wasm.jwt_authn_decision";
+  const lineFor = async (path: string) => {
+    // The access-log line is written when the stream ends, just after the client has its answer.
+    for (let i = 0; i < 100; i++) {
+      const l = g.logs.find((x) => x.includes(`"GET ${path} HTTP/1.1"`));
+      if (l !== undefined) return l;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no access-log line for ${path}`);
+  };
+  try {
+    expect((await request(`${g.url}/orders`, { headers: bearer({ iss: ISS, sub: "alice", exp: nowS() + 600 }) })).status).toBe(200);
+    expect(await lineFor("/orders")).toMatch(new RegExp(` 200 via_upstream \\d+ms ${S}="allow policy=ns.users rule=1"$`));
+    expect((await request(`${g.url}/admin/x`)).status).toBe(403);
+    expect(await lineFor("/admin/x")).toMatch(new RegExp(` 403 rbac_access_denied_matched_policy\\[ns.block\\] \\d+ms ${S}="deny policy=ns.block rule=1"$`));
+    expect((await request(`${g.url}/private`)).status).toBe(403);
+    expect(await lineFor("/private")).toMatch(new RegExp(` 403 rbac_access_denied_matched_policy\\[none\\] \\d+ms ${S}="deny-no-allow-matched"$`));
+    // An authentication failure is decided before any policy: its reason is the response code details.
+    expect((await request(`${g.url}/expired`, { headers: bearer({ iss: ISS, sub: "alice", exp: nowS() - 600 }) })).status).toBe(401);
+    expect(await lineFor("/expired")).toMatch(/ 401 jwt_authn_access_denied\{Jwt_is_expired\} \d+ms$/);
+  } finally {
+    await g.close();
+  }
+});
+
+test("only DENY policies, none matching: the access log says allow no-deny-matched", async () => {
+  const g = await startGateway({ jwtRules: [{ issuer: ISS, jwks: jwksOf(key) }], policies: [policies[0]] }, backend.url, { workers: 1, serve: { accessLog: true } });
+  try {
+    expect((await request(`${g.url}/fine`)).status).toBe(200);
+    for (let i = 0; i < 100 && !g.logs.some((l) => l.includes('"GET /fine HTTP/1.1"')); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(g.logs.find((l) => l.includes('"GET /fine HTTP/1.1"'))).toMatch(/ 200 via_upstream \d+ms wasm\.jwt_authn_decision="allow no-deny-matched"$/);
+  } finally {
+    await g.close();
+  }
+});

@@ -46,7 +46,8 @@ function expectRefused(r: { reply: Reply; seen: unknown }, status: number, body:
 describe("a bounded number of tokens, refused beyond the bound (defect 1)", () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startGateway({ jwtRules: [{ issuer: ISS, jwks: jwksOf(key) }], policies: allowAny }, backend.url);
+    // The access log is on: one test reads the refusal's details from it.
+    gw = await startGateway({ jwtRules: [{ issuer: ISS, jwks: jwksOf(key) }], policies: allowAny }, backend.url, { serve: { accessLog: true } });
   });
   afterAll(() => gw.close());
 
@@ -211,7 +212,7 @@ describe("a header map is read whole, however many entries (defect 4)", () => {
 });
 
 test("the access log shows the path as forwarded, without a verified query token (defect 8)", async () => {
-  const gw = await startGateway({ jwtRules: [{ issuer: ISS, jwks: jwksOf(key) }] }, backend.url, { workers: 1 });
+  const gw = await startGateway({ jwtRules: [{ issuer: ISS, jwks: jwksOf(key) }] }, backend.url, { workers: 1, serve: { accessLog: true } });
   try {
     const t = valid();
     const r = await send(gw, `?access_token=${t}&keep=1`);

@@ -284,7 +284,7 @@ describe("refresh ahead of the lifetime, conditional requests and 304s (virtual 
   test("minRefetchInterval is also the least time between routine refreshes: with the default 60 s a 1-min lifetime is refreshed at 60 s", async () => {
     const jwks = track(await startJwksServer({ kind: "ok", body: jwksOf(key), headers: { "cache-control": "max-age=5" } }));
     const g = await setup(jwks, {}, { manual: true });
-    await g.gw.settle();
+    await g.gw.advance(1); // the first tick, 1 ms after the configuration, starts the first fetch
     expect(jwks.hits).toBe(1);
     await g.gw.advance(50_000);
     expect(jwks.hits).toBe(1);
@@ -310,7 +310,7 @@ describe("refresh ahead of the lifetime, conditional requests and 304s (virtual 
       },
     }));
     const g = await setup(jwks, {}, { manual: true });
-    await g.gw.settle();
+    await g.gw.advance(1); // the first tick, 1 ms after the configuration, starts the first fetch
     expect(jwks.hits).toBe(1);
     await g.gw.advance(97_000); // 80 % of 120 s
     expect(jwks.hits).toBe(2);

@@ -74,12 +74,72 @@ test("an RBAC denial names the DENY policy and its rule", async () => {
   expect(out).toContain("decision:  deny policy=ns.block rule=0 principal=-");
   expect(out).toContain("principal: -");
   expect(out).toContain("claims:    -");
+  // Why the others did not match: every policy, every rule, from the filter's own matchers.
+  expect(out).toContain([
+    "policies:  (every rule: matched, or the first field that did not match)",
+    "  ns.block (DENY)",
+    "    rule 0: matched",
+    "  ns.users (ALLOW)",
+    "    rule 0: not matched: to[0].operation.paths",
+    "    rule 1: not matched: from[0].source.requestPrincipals",
+  ].join("\n"));
 });
 
 test("no ALLOW policy matched: deny-no-allow-matched", async () => {
   const x = io();
   expect(await main([...base(), "--path", "/private"], x)).toBe(0);
   expect(x.outText.join("\n")).toContain("decision:  deny-no-allow-matched principal=-");
+  expect(x.outText.join("\n")).toContain("  ns.block (DENY)\n    rule 0: not matched: to[0].operation.paths\n");
+});
+
+test("the explanation names the failing field of each kind of clause, and an authn failure explains no policy", async () => {
+  const file = path.join(dir, "explain.json");
+  fs.writeFileSync(file, JSON.stringify({
+    jwtRules: [{ issuer: ISS, jwks: jwksOf(key) }],
+    policies: [
+      { name: "ns.none", action: "ALLOW" },
+      { name: "ns.audit", action: "AUDIT", rules: [{ to: [{ operation: { methods: ["POST"] } }] }] },
+      { name: "ns.shadow", action: "DENY", dryRun: true, rules: [{}] },
+      {
+        name: "ns.mixed",
+        action: "ALLOW",
+        rules: [
+          { from: [{ source: { requestPrincipals: ["a/b"] } }, { source: { notIpBlocks: ["127.0.0.0/8"] } }] },
+          { to: [{ operation: { hosts: ["other.example.com"] } }, { operation: { notMethods: ["GET"] } }] },
+          { when: [{ key: "request.headers[x-tenant]", values: ["a"] }, { key: "request.auth.claims[groups][0]", notValues: ["x"] }] },
+          { when: [{ key: "request.headers[x-tenant]", notValues: ["t1"] }] },
+          { when: [{ key: "request.auth.claims[role]", values: ["admin"] }] },
+        ],
+      },
+    ],
+  }));
+  const token = sign(key, { iss: ISS, sub: "carol", exp: nowS() + 600, role: "admin" });
+  const x = io();
+  expect(await main(["check", "--config", file, "--wasm", WASM, "--json", "--token", token, "--source-ip", "10.1.2.3", "--header", "x-tenant: t1"], x)).toBe(0);
+  const r = JSON.parse(x.outText[0]);
+  expect(r.verdict).toBe("allowed");
+  expect(r.decision).toMatch(/^allow policy=ns.mixed rule=4 /);
+  expect(r.policies).toEqual([
+    { name: "ns.none", action: "ALLOW", rules: [] },
+    { name: "ns.audit", action: "AUDIT", rules: [{ rule: 0, matched: false, why: "to[0].operation.methods" }] },
+    { name: "ns.shadow", action: "DENY(dry-run)", rules: [{ rule: 0, matched: true, why: "" }] },
+    {
+      name: "ns.mixed",
+      action: "ALLOW",
+      rules: [
+        { rule: 0, matched: false, why: "from[0].source.requestPrincipals|from[1].source.notIpBlocks" },
+        { rule: 1, matched: false, why: "to[0].operation.hosts|to[1].operation.notMethods" },
+        { rule: 2, matched: false, why: "when[0](request.headers[x-tenant]).values" },
+        { rule: 3, matched: false, why: "when[0](request.headers[x-tenant]).notValues" },
+        { rule: 4, matched: true, why: "" },
+      ],
+    },
+  ]);
+
+  const expired = sign(key, { iss: ISS, sub: "carol", exp: nowS() - 600 });
+  const y = io();
+  expect(await main(["check", "--config", file, "--wasm", WASM, "--json", "--token", expired], y)).toBe(0);
+  expect(JSON.parse(y.outText[0])).toMatchObject({ status: 401, policies: [] });
 });
 
 test("an authn failure (expired token) gives the status string, and the claims are shown unverified", async () => {
@@ -100,7 +160,7 @@ test("--json prints one object with the same fields", async () => {
   expect(await main([...base(), "--json", "--token", token, "--source-ip", "10.1.2.3"], x)).toBe(0);
   expect(x.outText).toHaveLength(1);
   const r = JSON.parse(x.outText[0]);
-  expect(Object.keys(r).sort()).toEqual(["claims", "claimsVerified", "decision", "forwarded", "principal", "status", "verdict"]);
+  expect(Object.keys(r).sort()).toEqual(["claims", "claimsVerified", "decision", "forwarded", "policies", "principal", "status", "verdict"]);
   expect(r).toMatchObject({ verdict: "allowed", status: 200, principal: `${ISS}/bob`, claimsVerified: true, claims: { sub: "bob" } });
   expect(r.forwarded.method).toBe("GET");
   expect(r.forwarded.path).toBe("/");
@@ -110,7 +170,13 @@ test("--json prints one object with the same fields", async () => {
   const y = io();
   expect(await main([...base(), "--json", "--path", "/admin/x"], y)).toBe(0);
   const d = JSON.parse(y.outText[0]);
-  expect(d).toEqual({ verdict: "denied", status: 403, body: "RBAC: access denied", decision: "deny policy=ns.block rule=0 principal=-", principal: "-", claims: null, claimsVerified: false });
+  expect(d).toEqual({
+    verdict: "denied", status: 403, body: "RBAC: access denied", decision: "deny policy=ns.block rule=0 principal=-", principal: "-", claims: null, claimsVerified: false,
+    policies: [
+      { name: "ns.block", action: "DENY", rules: [{ rule: 0, matched: true, why: "" }] },
+      { name: "ns.users", action: "ALLOW", rules: [{ rule: 0, matched: false, why: "to[0].operation.paths" }, { rule: 1, matched: false, why: "from[0].source.requestPrincipals" }] },
+    ],
+  });
 });
 
 test("--istio with a remote key set fetched through --cluster, as serve", async () => {
@@ -152,11 +218,13 @@ test.each([
 
 test("serve --debug-headers sets debugHeaders in the configuration", async () => {
   const { serveOptionsFromArgs } = await import("../../host/cli");
+  // Without --debug-headers (or --config-json) a --config file is passed as its bytes.
+  const text = (c: string | Uint8Array): string => (typeof c === "string" ? c : Buffer.from(c).toString("utf8"));
   const o = serveOptionsFromArgs(["--config", config, "--upstream", "http://127.0.0.1:1", "--debug-headers"], {});
-  expect(JSON.parse(o.configuration).debugHeaders).toBe(true);
+  expect(JSON.parse(text(o.configuration)).debugHeaders).toBe(true);
   const plain = serveOptionsFromArgs(["--config", config, "--upstream", "http://127.0.0.1:1"], {});
-  expect(JSON.parse(plain.configuration).debugHeaders).toBeUndefined();
+  expect(JSON.parse(text(plain.configuration)).debugHeaders).toBeUndefined();
   const walkthrough = path.join(__dirname, "..", "..", "envoy", "istio", "jwt-walkthrough.yaml");
   const viaIstio = serveOptionsFromArgs(["--istio", walkthrough, "--selector", "app=frontend", "--upstream", "http://127.0.0.1:1", "--debug-headers"], {});
-  expect(JSON.parse(viaIstio.configuration)).toMatchObject({ debugHeaders: true, jwtRules: [{ issuer: "testing@secure.istio.io" }] });
+  expect(JSON.parse(text(viaIstio.configuration))).toMatchObject({ debugHeaders: true, jwtRules: [{ issuer: "testing@secure.istio.io" }] });
 });

@@ -48,7 +48,8 @@ test.each([
     ["serve", "--config", "C", "--upstream", "http://x", "--max-request-headers-count", "0"],
     "jwt-authn-wasm: --max-request-headers-count must be an integer from 1 to 4294967295, got 0 (try --help)",
   ],
-  [["serve", "--config", "BAD", "--upstream", "http://x"], "BADJSON"],
+  [["serve", "--config", "BAD", "--config-json", "--upstream", "http://x"], "BADJSON"],
+  [["serve", "--config", "BAD", "--debug-headers", "--upstream", "http://x"], "BADJSON"],
 ])("usage error %j exits 2", async (argv, message) => {
   const args = (argv as string[]).map((a) => (a === "C" ? path.join(dir, "config.json") : a === "BAD" ? path.join(dir, "bad.json") : a));
   const x = io();
@@ -84,7 +85,7 @@ test("serve runs the module until shutdown (PORT from the environment)", async (
     c.close();
   });
   const code = await main(
-    ["serve", "--config", path.join(dir, "config.json"), "--upstream", up.url, "--wasm", wasmFile, "--workers", "1", "--cluster", `jwks=${up.url}`, "--root-id", "r"],
+    ["serve", "--config", path.join(dir, "config.json"), "--upstream", up.url, "--wasm", wasmFile, "--workers", "1", "--cluster", `jwks=${up.url}`, "--root-id", "r", "--access-log"],
     x,
   );
   expect(code).toBe(0);

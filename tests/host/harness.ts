@@ -153,7 +153,7 @@ export const logText = (d: Data, name: string, level = 2): string => `(drop (cal
 export interface TestGateway {
   gw: Gateway;
   logs: string[];
-  /** Module log lines only (without the "[timestamp][level] " part). */
+  /** Module log lines only (without the "[timestamp][tid][level][wasm] [source:line] " part). */
   wasmLogs(): string[];
 }
 
@@ -165,6 +165,7 @@ afterAll(async () => {
   for (const g of openGateways) await g.close();
 });
 
+/** The access log is on unless `opts` says otherwise (the host tests read it). */
 export async function startGateway(wasm: Uint8Array, opts: Partial<ServeOptions> & { upstream: string }): Promise<TestGateway> {
   const logs: string[] = [];
   const gw = await serve({
@@ -172,6 +173,7 @@ export async function startGateway(wasm: Uint8Array, opts: Partial<ServeOptions>
     configuration: "",
     port: 0,
     workers: 2,
+    accessLog: true,
     log: (l) => logs.push(l),
     ...opts,
   });
@@ -184,7 +186,8 @@ export async function startGateway(wasm: Uint8Array, opts: Partial<ServeOptions>
   return {
     gw,
     logs,
-    wasmLogs: () => logs.filter((l) => l.includes("] wasm log")).map((l) => l.replace(/^\[[^\]]*\]\[[a-z]+\] /, "")),
+    wasmLogs: () =>
+      logs.filter((l) => l.includes("] wasm log")).map((l) => l.replace(/^\[[^\]]*\]\[\d+\]\[[a-z]+\]\[wasm\] \[[^\]]*\] /, "")),
   };
 }
 

@@ -69,7 +69,7 @@ describe("request header map seen by the module", () => {
     expect(pairs[pairs.length - 1][1]).toMatch(UUID4);
     // The plugin's local reply: text/plain (body set, no content-type given), then date and server.
     expect(r.status).toBe(200);
-    expect(withoutNodeConnection(r.headers).map(([k]) => k)).toEqual(["content-length", "content-type", "date", "server"]);
+    expect(r.headers.map(([k]) => k)).toEqual(["content-length", "content-type", "date", "server"]);
     expect(r.header("content-length")).toBe(String(r.body.length));
     expect(r.header("content-type")).toBe("text/plain");
     expect(r.header("server")).toBe("envoy");
@@ -182,11 +182,10 @@ describe("header edits", () => {
     expect(rid).toMatch(UUID4);
     expect(headers).toEqual([
       ["host", `127.0.0.1:${t.gw.port}`],
-      ["x-replace", "new"],
-      ["x-replace", "old2"],
       ["x-forwarded-proto", "http"],
       ["x-request-id", rid],
       ["x-added", "1"],
+      ["x-replace", "new"], // setCopy: both old lines removed, the new one appended
       ["x-new-by-replace", "v"],
       ["x-upper", "v"],
       ["x-get-missing", "1"], // NotFound
@@ -195,7 +194,7 @@ describe("header edits", () => {
     ]);
     // Response: the filter's edits, x-envoy-upstream-service-time from the router, then date/server.
     expect(r.status).toBe(201);
-    expect(withoutNodeConnection(r.headers).map(([k]) => k)).toEqual([
+    expect(r.headers.map(([k]) => k)).toEqual([
       "content-type",
       "x-upstream",
       "content-length",

@@ -85,6 +85,31 @@ describe("translation", () => {
     expect(t.reports.map((r) => r.severity)).toEqual(["note", "error"]);
   });
 
+  test("a bare service account is written out in the policy's own namespace, as Istio reads it; qualified ones stay", () => {
+    const text = [
+      "apiVersion: security.istio.io/v1",
+      "kind: AuthorizationPolicy",
+      "metadata: {name: sa, namespace: shop}",
+      "spec:",
+      "  rules:",
+      "  - from: [{source: {serviceAccounts: [checkout, other/payments]}}, {source: {notServiceAccounts: [robot]}}]",
+      "    when: [{key: source.serviceAccount, values: [cart], notValues: [ns2/cart]}, {key: 'request.headers[x]', values: [bare]}]",
+    ].join("\n");
+    const t = tr(text, { namespace: "shop" });
+    expect(t.configuration.policies[0].rules).toEqual([{
+      from: [{ source: { serviceAccounts: ["shop/checkout", "other/payments"] } }, { source: { notServiceAccounts: ["shop/robot"] } }],
+      when: [{ key: "source.serviceAccount", values: ["shop/cart"], notValues: ["ns2/cart"] }, { key: "request.headers[x]", values: ["bare"] }],
+    }]);
+    expect(t.reports).toEqual([]);
+  });
+
+  test("translateIstio (the demo's translator) carries the dry-run annotation as Istio reads it", () => {
+    const { translateIstio } = require("../../host/istio/translate") as typeof import("../../host/istio/translate");
+    const doc = (name: string, v: string) => `apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: ${name}, annotations: {istio.io/dry-run: "${v}"}}\nspec: {action: DENY, rules: [{}]}`;
+    const out = translateIstio([doc("a", "true"), doc("b", "T"), doc("c", "false"), doc("d", "yes")].join("\n---\n"));
+    expect(out.policies.map((p) => [p.name, p.dryRun ?? false])).toEqual([["a", true], ["b", true], ["c", false], ["d", false]]);
+  });
+
   test("jwtRules of every applicable RequestAuthentication are concatenated and stably sorted by issuer, as istiod sorts them", () => {
     const t = translateIstioWorkload(shop(), frontend);
     expect(t.configuration.jwtRules.map((r) => [r.issuer, r.audiences ?? null])).toEqual([
@@ -418,7 +443,10 @@ describe("output formats", () => {
     expect(wp.apiVersion).toBe(repoWp.apiVersion);
     expect(wp.kind).toBe("WasmPlugin");
     expect(wp.metadata).toEqual({ name: repoWp.metadata.name, namespace: "shop" });
-    expect(wp.spec).toEqual({ ...repoWp.spec, selector: { matchLabels: { app: "frontend", version: "v1" } }, pluginConfig: config });
+    // sha256 pins the user's own image (the digest `npm run package` prints): the translator cannot know it.
+    const { sha256, ...repoSpec } = repoWp.spec;
+    expect(sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(wp.spec).toEqual({ ...repoSpec, selector: { matchLabels: { app: "frontend", version: "v1" } }, pluginConfig: config });
 
     const [filter] = parse(fs.readFileSync(path.join(EXPECTED, "shop-frontend.envoy.yaml"), "utf8"));
     const envoy = parse(fs.readFileSync(path.join(ROOT, "envoy", "envoy.yaml"), "utf8"));
@@ -586,6 +614,7 @@ describe("serve --istio", () => {
 
   test("serveOptionsFromArgs translates --istio into the configuration", () => {
     const o = serveOptionsFromArgs(["--istio", WALKTHROUGH, "--selector", "app=frontend", "--upstream", "http://127.0.0.1:1"], {});
-    expect(JSON.parse(o.configuration).policies.map((p: { name: string }) => p.name)).toEqual(["default.require-jwt"]);
+    expect(typeof o.configuration).toBe("string");
+    expect(JSON.parse(o.configuration as string).policies.map((p: { name: string }) => p.name)).toEqual(["default.require-jwt"]);
   });
 });

@@ -126,7 +126,7 @@ describe("VM start", () => {
     const logs: string[] = [];
     const gw = await serve({ wasm: ok, configuration: "", upstream: UPSTREAM, port: 0, workers: 1, log: (l) => logs.push(l) });
     await gw.close();
-    expect(logs.filter((l) => l.includes("wasm log"))).toEqual([expect.stringMatching(/^\[[0-9-]+ [0-9:.]+\]\[info\] wasm log: initializing$/)]);
+    expect(logs.filter((l) => l.includes("wasm log"))).toEqual([expect.stringMatching(/^\[[0-9-]+ [0-9:.]+\]\[\d+\]\[info\]\[wasm\] \[source\/extensions\/common\/wasm\/context\.cc:1137\] wasm log: initializing$/)]);
 
     const bad = await wat(`(module ${IMPORTS}
       (memory (export "memory") 1) (func (export "malloc") (param i32) (result i32) (i32.const 4096))
@@ -150,7 +150,7 @@ describe("VM start", () => {
     const { error, logs } = await refused(bytes, { configuration: "nope", rootId: "authn" });
     expect(error.code).toBe("HOST_ERR_CONFIGURE_FAILED");
     expect(error.message).toBe("Wasm plugin authn on worker 0: proxy_on_configure returned 0 (the plugin configuration was rejected)");
-    expect(logs).toEqual([expect.stringMatching(/^\[[^\]]+\]\[error\] wasm log authn: bad configuration: expected JSON$/)]);
+    expect(logs).toEqual([expect.stringMatching(/^\[[^\]]+\]\[\d+\]\[error\]\[wasm\] \[source\/extensions\/common\/wasm\/context\.cc:1143\] wasm log authn: bad configuration: expected JSON$/)]);
   });
 
   test("a trap in on_configure rejects the configuration and is logged as Envoy logs it", async () => {
@@ -159,7 +159,7 @@ describe("VM start", () => {
     expect(error.code).toBe("HOST_ERR_CONFIGURE_FAILED");
     expect(error.message).toContain("Function: proxy_on_configure failed: Uncaught RuntimeError: unreachable");
     expect(logs).toHaveLength(1);
-    expect(logs[0]).toMatch(/^\[[^\]]+\]\[error\] Wasm VM failed Function: proxy_on_configure failed: Uncaught RuntimeError: unreachable\nProxy-Wasm plugin in-VM backtrace:\n {2}0: {2}0x[0-9a-f]+ - boom/);
+    expect(logs[0]).toMatch(/^\[[^\]]+\]\[\d+\]\[error\]\[wasm\] Wasm VM failed Function: proxy_on_configure failed: Uncaught RuntimeError: unreachable\nProxy-Wasm plugin in-VM backtrace:\n {2}0: {2}0x[0-9a-f]+ - boom/);
   });
 
   test("on_vm_start sees buffer 6 and on_configure buffer 7; root context id is 1", async () => {
@@ -191,10 +191,11 @@ describe("VM start", () => {
       log: (l) => logs.push(l),
     });
     await gw.close();
-    expect(logs.map((l) => l.replace(/^\[[^\]]+\]/, ""))).toEqual([
-      "[info] wasm log p r v: root id is 1",
-      "[info] wasm log p r v: vm-config",
-      '[info] wasm log p r v: {"plugin":true}',
+    const info = "[info][wasm] [source/extensions/common/wasm/context.cc:1137]";
+    expect(logs.map((l) => l.replace(/^\[[^\]]+\]\[\d+\]/, ""))).toEqual([
+      `${info} wasm log p r v: root id is 1`,
+      `${info} wasm log p r v: vm-config`,
+      `${info} wasm log p r v: {"plugin":true}`,
     ]);
   });
 
@@ -225,7 +226,10 @@ describe("other ABI surfaces", () => {
     const logs: string[] = [];
     const gw = await serve({ wasm: bytes, configuration: "", upstream: UPSTREAM, port: 0, workers: 1, log: (l) => logs.push(l) });
     await gw.close();
-    expect(logs.map((l) => l.replace(/^\[[^\]]+\]/, ""))).toEqual(["[info] wasm log: to stdout", "[error] wasm log: to stderr"]);
+    expect(logs.map((l) => l.replace(/^\[[^\]]+\]\[\d+\]/, ""))).toEqual([
+      "[info][wasm] [source/extensions/common/wasm/context.cc:1137] wasm log: to stdout",
+      "[error][wasm] [source/extensions/common/wasm/context.cc:1143] wasm log: to stderr",
+    ]);
   });
 
   test("an ABI 0.1.0 module gets on_request_headers(context, headers) and its edits reach the upstream", async () => {

@@ -172,7 +172,7 @@ test("crash(): a VM failed mid-fetch stops ticking, never sees its response, ans
   t.gw.workers[0].crash();
   expect(t.gw.workers.map((w) => w.failed)).toEqual([true, false]);
   expect(t.logs.filter((l) => l.includes("Wasm VM failed"))).toEqual([
-    expect.stringMatching(/^\[[^\]]+\]\[error\] Wasm VM failed Function: crash \(test hook\) failed: Uncaught RuntimeError: unreachable$/),
+    expect.stringMatching(/^\[[^\]]+\]\[\d+\]\[error\]\[wasm\] Wasm VM failed Function: crash \(test hook\) failed: Uncaught RuntimeError: unreachable$/),
   ]);
   release(); // the response arrives after the failure: never delivered
   await waitFor(() => answered, "the response sent");

@@ -38,7 +38,7 @@ afterEach(() => {
 });
 
 const invariant = () => INVARIANT_NAMES[c.check()] ?? `code ${c.check()}`;
-const cost = (tokenLen: number, fpId: number) => 2 * tokenLen + ENTRY_OVERHEAD_BYTES + `fp${fpId}`.length;
+const cost = (tokenLen: number, fpId: number) => 4 * tokenLen + ENTRY_OVERHEAD_BYTES + `fp${fpId}`.length;
 
 describe("stale drops (regression: drop by identity, not by key)", () => {
   test("two requests hold one entry; the first drops it, a fresh entry is put, the second's drop leaves it", () => {
