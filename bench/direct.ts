@@ -171,6 +171,16 @@ export class DirectFilter {
     if (!configured) throw Object.assign(new Error("configure failed"), { filter: this });
   }
 
+  /** The module's linear memory, in bytes (it grows in 64 KiB pages and never shrinks). */
+  memoryBytes(): number {
+    return this.mem.buffer.byteLength;
+  }
+
+  /** One proxy_on_tick of the root context (the filter starts its first key-set fetches at its first tick). */
+  tick(): void {
+    this.ex.proxy_on_tick(1);
+  }
+
   /** Answers every pending http call (a JWKS fetch) with this response, through proxy_on_http_call_response. */
   answerCalls(status: number, body: string, headers: Record<string, string> = {}): void {
     const calls = this.calls;
@@ -211,20 +221,29 @@ export class DirectFilter {
   }
 }
 
-function median(fn: () => void, roundMs: number): number {
-  const end = performance.now() + 200;
-  while (performance.now() < end) fn();
-  const samples: number[] = [];
-  for (let r = 0; r < 5; r++) {
-    let n = 0;
-    const t0 = performance.now();
-    while (performance.now() - t0 < roundMs) {
-      for (let i = 0; i < 8; i++) fn();
-      n += 8;
-    }
-    samples.push(((performance.now() - t0) * 1000) / n);
+/**
+ * Per-call µs of each function: many short rounds, the functions interleaved within each round, and the
+ * fastest round of each kept. On a shared machine the fastest round is far steadier than a median or one
+ * long round (issue 10), and interleaving exposes every function to the same background load.
+ */
+function fastestInterleaved(fns: Array<() => void>, rounds = 40, roundMs = 15): number[] {
+  for (const fn of fns) {
+    const end = performance.now() + 100;
+    while (performance.now() < end) fn();
   }
-  return samples.sort((a, b) => a - b)[2];
+  const best = fns.map(() => Infinity);
+  for (let r = 0; r < rounds; r++) {
+    fns.forEach((fn, i) => {
+      let n = 0;
+      const t0 = performance.now();
+      while (performance.now() - t0 < roundMs) {
+        for (let k = 0; k < 8; k++) fn();
+        n += 8;
+      }
+      best[i] = Math.min(best[i], ((performance.now() - t0) * 1000) / n);
+    });
+  }
+  return best;
 }
 
 export async function runDirectBench(wasm = path.resolve(__dirname, "..", "..", "jwt_authn.wasm")): Promise<string[]> {
@@ -246,12 +265,15 @@ export async function runDirectBench(wasm = path.resolve(__dirname, "..", "..", 
   const withToken: Headers = [...base, ["authorization", `Bearer ${token}`]];
   const cached = new DirectFilter(wasm, config(1000));
   const uncached = new DirectFilter(wasm, config(0));
+  const cachedNoPolicy = new DirectFilter(wasm, JSON.stringify({ ...JSON.parse(config(1000)), policies: [] }));
+  const cachedForward = new DirectFilter(wasm, JSON.stringify({ ...JSON.parse(config(1000)), jwtRules: [{ ...JSON.parse(config(1000)).jwtRules[0], forwardOriginalToken: true }] }));
   const anon = new DirectFilter(wasm, JSON.stringify({ jwtRules: [{ issuer: "https://issuer.example.com", jwks: JSON.stringify({ keys: [jwk] }) }] }));
   // The same token against a fetched key set (jwksUri): the configure-time fetch is answered at once.
   const remote = new DirectFilter(wasm, JSON.stringify({
     jwtRules: [{ issuer: "https://issuer.example.com", jwksUri: "https://issuer.example.com/keys", audiences: ["api"] }],
     policies: [{ name: "p", rules: [{ from: [{ source: { requestPrincipals: ["*"] } }] }] }],
   }));
+  remote.tick(); // the first tick starts the fetch, answered at once
   remote.answerCalls(200, JSON.stringify({ keys: [jwk] }));
   // 50 policy rules in total; the request matches only the last one (every other is evaluated and fails).
   const manyRules = policySet50();
@@ -267,22 +289,32 @@ export async function runDirectBench(wasm = path.resolve(__dirname, "..", "..", 
     policies: [...manyRules.slice(0, -1), { ...lastPolicy, rules: lastPolicy.rules.slice(0, -1) }],
     tokenCache: { maxEntries: 1000 },
   }));
-  if (cached.request(withToken) !== 200 || uncached.request(withToken) !== 200 || anon.request(base) !== 200 || remote.request(withToken) !== 200 ||
-    many.request(withToken) !== 200 || allButLast.request(withToken) !== 403 || manyRules.reduce((n, p) => n + p.rules.length, 0) !== 50) {
-    throw new Error("bench self-check failed");
-  }
-  const roundMs = 300;
-  const hit = median(() => cached.request(withToken), roundMs);
-  const remoteHit = median(() => remote.request(withToken), roundMs);
-  const manyHit = median(() => many.request(withToken), roundMs);
-  const miss = median(() => uncached.request(withToken), roundMs);
-  const none = median(() => anon.request(base), roundMs);
-  const node = median(() => nodeVerify("sha256", Buffer.from(input), publicKey as KeyObject, sig), roundMs);
+  const selfCheck: Array<[string, number, number]> = [
+    ["cached", cached.request(withToken), 200], ["cachedNoPolicy", cachedNoPolicy.request(withToken), 200],
+    ["cachedForward", cachedForward.request(withToken), 200], ["uncached", uncached.request(withToken), 200],
+    ["anon", anon.request(base), 200], ["remote", remote.request(withToken), 200], ["many", many.request(withToken), 200],
+    ["allButLast", allButLast.request(withToken), 403], ["50 rules", manyRules.reduce((n, p) => n + p.rules.length, 0), 50],
+  ];
+  const wrong = selfCheck.filter(([, got, want]) => got !== want);
+  if (wrong.length > 0) throw new Error(`bench self-check failed: ${wrong.map(([n, got, want]) => `${n} ${got} (want ${want})`).join(", ")}`);
+  const [hit, hitNoPolicy, hitForward, remoteHit, manyHit, miss, none, node] = fastestInterleaved([
+    () => cached.request(withToken),
+    () => cachedNoPolicy.request(withToken),
+    () => cachedForward.request(withToken),
+    () => remote.request(withToken),
+    () => many.request(withToken),
+    () => uncached.request(withToken),
+    () => anon.request(base),
+    () => nodeVerify("sha256", Buffer.from(input), publicKey as KeyObject, sig),
+  ]);
   const lines = [
-    "filter cost per request, no HTTP (build/jwt_authn.wasm driven in-process; all ABI calls included; median of 5)",
-    `  no token (policy-free rule)                         ${none.toFixed(1).padStart(8)} us`,
+    `filter cost per request, no HTTP (build/jwt_authn.wasm driven in-process, all ABI calls included; fastest of 40 interleaved rounds; ${process.execArgv.includes("--no-liftoff") ? "V8 --no-liftoff as Envoy" : "V8 defaults: run with --no-liftoff to measure as Envoy"})`,
+    `  no token (policy-free rule)                         ${none.toFixed(1).padStart(8)} us   (header read and the filter's fixed cost)`,
     `  RS256-2048 token, cache off (parse + verify + policy) ${miss.toFixed(1).padStart(6)} us`,
-    `  RS256-2048 token, repeat (verified-token cache hit)  ${hit.toFixed(1).padStart(7)} us   = ${(100 * hit / miss).toFixed(0)}% of the uncached request`,
+    `  RS256-2048 token, repeat (verified-token cache hit)  ${hit.toFixed(1).padStart(7)} us   = ${(100 * hit / miss).toFixed(0)}% of the uncached request (issue target: <= 5 us)`,
+    `    of which the 1-policy verdict                      ${(hit - hitNoPolicy).toFixed(1).padStart(7)} us   (the same without policies: ${hitNoPolicy.toFixed(1)} us)`,
+    `    of which removing the token header                 ${(hit - hitForward).toFixed(1).padStart(7)} us   (forwardOriginalToken: ${hitForward.toFixed(1)} us)`,
+    `    the rest: header read, extraction, lookup, claim checks ${(hitForward - (hit - hitNoPolicy)).toFixed(1).padStart(5)} us`,
     `  the same, 50-rule policy set, last rule matches      ${manyHit.toFixed(1).padStart(7)} us   = ${(manyHit - hit >= 0 ? "+" : "") + (manyHit - hit).toFixed(1)} us vs the 1-policy cache hit (issue target: within 10 us of today's)`,
     `  the same, key set fetched (jwksUri, shared, fresh)    ${remoteHit.toFixed(1).padStart(7)} us`,
     `  Node/OpenSSL crypto.verify of the same token         ${node.toFixed(1).padStart(7)} us   (cache hit = ${(hit / node).toFixed(2)}x one OpenSSL verify)`,

@@ -1,4 +1,9 @@
-/** Shared by the benchmark tables: median timing over a few rounds, and aligned table rows. */
+/**
+ * Shared by the benchmark tables: timing, and aligned table rows. A ratio against OpenSSL is measured with
+ * measurePair: many short rounds, the two sides interleaved, the fastest round of each kept. On a shared
+ * machine that ratio is far steadier than one long round or a median (issue 10: 2.03-2.08x run to run
+ * instead of 1.8-2.9x).
+ */
 
 export interface Timing {
   usPerOp: number;
@@ -32,4 +37,35 @@ export function measure(fn: () => unknown, roundMs: number): Timing {
 /** A table row: the first cell left-aligned, the others right-aligned. */
 export function row(cells: string[], widths: number[]): string {
   return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+}
+
+/** Rounds of measurePair. */
+export const PAIR_ROUNDS = 40;
+
+/** The fastest round of each side (µs/op), `a` and `b` interleaved in PAIR_ROUNDS rounds of about roundMs each. */
+export function measurePair(a: () => unknown, b: () => unknown, totalMs: number): [Timing, Timing] {
+  const roundMs = Math.max(2, totalMs / (2 * PAIR_ROUNDS));
+  const fns = [a, b];
+  for (const fn of fns) {
+    const warmEnd = performance.now() + Math.min(200, 4 * roundMs);
+    while (performance.now() < warmEnd) fn();
+  }
+  const best = [Infinity, Infinity];
+  const ops = [0, 0];
+  for (let r = 0; r < PAIR_ROUNDS; r++) {
+    for (let k = 0; k < 2; k++) {
+      const fn = fns[k];
+      let n = 0;
+      const t0 = performance.now();
+      let t1 = t0;
+      do {
+        fn();
+        n++;
+        t1 = performance.now();
+      } while (t1 - t0 < roundMs);
+      best[k] = Math.min(best[k], ((t1 - t0) * 1000) / n);
+      ops[k] += n;
+    }
+  }
+  return [{ usPerOp: best[0], ops: ops[0] }, { usPerOp: best[1], ops: ops[1] }];
 }

@@ -10,8 +10,10 @@ import http from "node:http";
 import https from "node:https";
 import net from "node:net";
 import path from "node:path";
+import v8 from "node:v8";
 import { parseExplanation, formatExplanation, type PolicyExplanation } from "./explain";
 import { HostError, serve, type Gateway, type ServeOptions } from "./index";
+import { FAILURE_POLICIES, type FailurePolicy } from "./lifecycle";
 import { parseLogLevel } from "./log";
 import { tlsSettingsFromFiles, type TlsSettings } from "./tls";
 import { DEFAULT_FILENAME, DEFAULT_URL, FORMATS, type IstioFormat } from "./istio/formats";
@@ -50,7 +52,16 @@ Options:
                        before the filter (default 100)
   --admin-port N       Envoy-style admin listener on 127.0.0.1 (/stats, /stats/prometheus,
                        /ready; 0 = any free port; default: none)
-  --fail-open          let requests through when a VM has failed (default: answer 503)
+  --failure-policy P   what a worker does after its VM trapped (Envoy's failure_policy):
+                       fail-closed (default: 503 from then on), fail-open (requests go through
+                       without the filter) or reload (503, then a fresh VM after a 1-1.5 s backoff)
+  --fail-open          deprecated: --failure-policy fail-open (Envoy's deprecated fail_open)
+  --watch              reapply the --config or --istio files and the --wasm module when they change,
+                       as Envoy applies a listener update: new connections get the new plugin, requests
+                       in flight finish on the old one; a refused update is logged and the previous
+                       configuration keeps serving
+  --watch-interval-ms N
+                       how often --watch polls the files' modification times (default 500)
   --access-log         print an access-log line per request on stderr (default: none, as Envoy
                        without an access log configured)
   --debug-headers      set debugHeaders in the configuration: every answer carries
@@ -150,8 +161,10 @@ const VALUE_FLAGS = new Set([
   ...TLS_FLAGS,
   "node-id",
   "node-cluster",
+  "failure-policy",
+  "watch-interval-ms",
 ]);
-const BOOLEAN_FLAGS = new Set(["fail-open", "debug-headers", "config-json", "access-log"]);
+const BOOLEAN_FLAGS = new Set(["fail-open", "debug-headers", "config-json", "access-log", "watch"]);
 /** Flags of the workload an Istio translation is for (istio command and serve --istio). */
 const WORKLOAD_VALUE_FLAGS = ["namespace", "root-namespace"];
 const WORKLOAD_REPEATED_FLAGS = ["selector", "service", "gateway", "gateway-class"];
@@ -352,6 +365,8 @@ interface ServeSetup {
   debugHeaders?: boolean;
   /** With --istio: the translation (configuration not yet checked by the filter) and its files. */
   istio?: { translation: IstioTranslation; files: string[]; allowPartial: boolean };
+  /** With --watch: the files polled (configuration and module) and how often. */
+  watch?: { files: string[]; intervalMs: number };
 }
 
 /**
@@ -466,6 +481,12 @@ function serveSetupFromArgs(args: string[], env: Record<string, string | undefin
     throw new UsageError(`--log-level must be trace, debug, info, warn, error or critical, got ${JSON.stringify(level)}`);
   }
   const vmConfigFile = values.get("vm-config");
+  const policy = values.get("failure-policy");
+  if (policy !== undefined && !FAILURE_POLICIES.includes(policy as FailurePolicy)) {
+    throw new UsageError(`--failure-policy must be fail-closed, fail-open or reload, got ${JSON.stringify(policy)}`);
+  }
+  if (policy !== undefined && failOpen) throw new UsageError("give --failure-policy or --fail-open, not both");
+  if (values.has("watch-interval-ms") && !parsed.booleans.has("watch")) throw new UsageError("--watch-interval-ms goes with --watch");
   const options: ServeOptions = {
     wasm: values.get("wasm") ?? path.join(packageRoot(), "build", "jwt_authn.wasm"),
     configuration,
@@ -483,14 +504,70 @@ function serveSetupFromArgs(args: string[], env: Record<string, string | undefin
       ? intFlag("max-request-headers-count", values.get("max-request-headers-count") as string, 1, 2 ** 32 - 1)
       : undefined,
     adminPort: values.has("admin-port") ? intFlag("admin-port", values.get("admin-port") as string, 0, 65535) : undefined,
-    failOpen,
+    failurePolicy: failOpen ? "fail-open" : (policy as FailurePolicy | undefined),
     accessLog: parsed.booleans.has("access-log"),
     tls: tlsFromFlags(values),
     nodeMetadata: nodeMetadataFromFlags(parsed.lists.get("node-metadata") ?? []),
     nodeId: values.get("node-id"),
     nodeCluster: values.get("node-cluster"),
   };
-  return { options, istio, debugHeaders };
+  let watch: ServeSetup["watch"];
+  if (parsed.booleans.has("watch")) {
+    const intervalText = values.get("watch-interval-ms");
+    const files = [...(values.has("config") ? [values.get("config") as string] : []), ...(parsed.lists.get("istio") ?? [])];
+    if (typeof options.wasm === "string") files.push(options.wasm);
+    watch = { files, intervalMs: intervalText === undefined ? 500 : intFlag("watch-interval-ms", intervalText, 1, 3_600_000) };
+  }
+  return { options, istio, debugHeaders, watch };
+}
+
+/**
+ * serve --watch: polls the files' modification times (fs.watchFile: polling works the same on every file
+ * system and sees editors' write-to-temp-then-rename saves, which fs.watch can miss) and, once they have
+ * been quiet for one interval, reads every flag's files again and calls gw.reconfigure(). Returns the
+ * function that stops watching and waits for an update in progress.
+ */
+function watchConfiguration(io: CliIo, args: string[], gw: Gateway, watch: NonNullable<ServeSetup["watch"]>): () => Promise<void> {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+  const apply = async (): Promise<void> => {
+    let setup: ServeSetup;
+    try {
+      setup = serveSetupFromArgs(args, io.env);
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      io.err(`jwt-authn-wasm: --watch: ${e.message}; the previous configuration keeps serving`);
+      return;
+    }
+    let configuration: string | Uint8Array = setup.options.configuration;
+    if (setup.istio !== undefined) {
+      const translated = await istioConfiguration(io, setup.istio, setup.options.wasm, "reconfiguring", "applies");
+      if (typeof translated === "number") return;
+      configuration = setup.debugHeaders ? withDebugHeaders(translated) : translated;
+    }
+    try {
+      if ((await gw.reconfigure({ configuration, wasm: setup.options.wasm })) === "applied") {
+        io.err(`jwt-authn-wasm: configuration updated (${watch.files.join(", ")})`);
+      }
+    } catch (e) {
+      // The gateway has logged why; the previous configuration keeps serving.
+      if (!(e instanceof HostError)) throw e;
+    }
+  };
+  const changed = (curr: fs.Stats, prev: fs.Stats): void => {
+    if (curr.mtimeMs === prev.mtimeMs && curr.size === prev.size && curr.ino === prev.ino) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      running = running.then(apply).catch((e: unknown) => io.err(`jwt-authn-wasm: --watch: ${(e as Error).message}`));
+    }, watch.intervalMs);
+  };
+  for (const f of watch.files) fs.watchFile(f, { interval: watch.intervalMs, persistent: false }, changed);
+  return async () => {
+    for (const f of watch.files) fs.unwatchFile(f, changed);
+    if (timer) clearTimeout(timer);
+    await running;
+  };
 }
 
 function waitForSignal(): Promise<void> {
@@ -583,7 +660,9 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   }
   io.out(`jwt-authn-wasm: listening on ${gw.url} (${gw.workers.length} workers, upstream ${options.upstream})`);
   if (gw.adminUrl !== undefined) io.out(`jwt-authn-wasm: admin on ${gw.adminUrl} (curl ${gw.adminUrl}/stats/prometheus)`);
+  const stopWatching = setup.watch ? watchConfiguration(io, rest, gw, setup.watch) : null;
   await (io.untilShutdown ? io.untilShutdown(gw) : waitForSignal());
+  await stopWatching?.();
   await gw.close();
   return 0;
 }
@@ -911,6 +990,10 @@ async function istioCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 if (require.main === module) {
+  // As Envoy starts V8 (proxy-wasm-cpp-host src/v8/v8.cc): optimized code for the module from the first
+  // call, not Liftoff's baseline code, so a local load test measures the filter as it runs in Envoy.
+  // Only the command line: the test suites compile many modules and keep V8's defaults.
+  v8.setFlagsFromString("--no-liftoff");
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -102,16 +102,18 @@ export function trailerMap(raw: string[]): HeaderMap {
 }
 
 /** Flat [name, value, …] list for node:http from a request header map; ":authority" becomes Host. */
-export function outgoingRequestHeaders(map: HeaderMap, extra: Array<[string, string]>): string[] {
+export function outgoingRequestHeaders(map: HeaderMap, extra?: Array<[string, string]>): string[] {
   const flat: string[] = [];
   const authority = map.get(":authority");
   if (authority !== undefined) flat.push("host", authority);
-  for (const [k, v] of map.entries()) {
-    if (k.startsWith(":") || k === "host") continue;
+  const entries = map.entries();
+  for (let i = 0; i < entries.length; i++) {
+    const [k, v] = entries[i];
+    if (k.charCodeAt(0) === 0x3a || k === "host") continue;
     if (!isValidHeader(k, v)) continue;
     flat.push(k, v);
   }
-  for (const [k, v] of extra) flat.push(k, v);
+  if (extra) for (const [k, v] of extra) flat.push(k, v);
   return flat;
 }
 
@@ -124,10 +126,19 @@ export function isValidHeader(name: string, value: string): boolean {
   return TOKEN.test(name) && !BAD_VALUE.test(value);
 }
 
+interface UpstreamTarget {
+  secure: boolean;
+  protocol: string;
+  hostname: string;
+  port: string | number;
+  agent: http.Agent;
+}
+
 export class ClusterManager {
   private readonly httpAgent = new http.Agent({ keepAlive: true });
   private readonly httpsAgent = new https.Agent({ keepAlive: true });
   private readonly inflight = new Set<http.ClientRequest>();
+  private readonly targets = new WeakMap<URL, UpstreamTarget>();
 
   /** `clock` schedules call-out timeouts (virtual in manual mode) and tracks calls in flight for settle(). */
   constructor(
@@ -139,18 +150,47 @@ export class ClusterManager {
     return this.clusters.has(name);
   }
 
-  /** Plain request helper for the main upstream too: picks http or https and the shared agents. */
-  request(base: URL, options: http.RequestOptions): http.ClientRequest {
-    const secure = base.protocol === "https:";
+  /** Where requests to `base` go: computed once per base URL (the gateway's URLs never change). */
+  private target(base: URL): UpstreamTarget {
+    let t = this.targets.get(base);
+    if (t === undefined) {
+      const secure = base.protocol === "https:";
+      t = {
+        secure,
+        protocol: base.protocol,
+        hostname: base.hostname.replace(/^\[|\]$/g, ""),
+        port: base.port || (secure ? 443 : 80),
+        agent: secure ? this.httpsAgent : this.httpAgent,
+      };
+      this.targets.set(base, t);
+    }
+    return t;
+  }
+
+  /**
+   * The router's upstream request (stream.ts), over the shared keep-alive agents. Not tracked here:
+   * the stream owns it and destroys it when it ends or the gateway closes.
+   */
+  forward(base: URL, method: string, path: string, headers: string[]): http.ClientRequest {
+    const t = this.target(base);
+    // One object literal of a fixed shape: V8 (Node 20) gives an object spread followed by more
+    // properties a new hidden class on every call once optimized, which leaks maps into old space.
     const opts: https.RequestOptions = {
-      ...options,
-      protocol: base.protocol,
-      hostname: base.hostname.replace(/^\[|\]$/g, ""),
-      port: base.port || (secure ? 443 : 80),
-      agent: secure ? this.httpsAgent : this.httpAgent,
+      method,
+      path,
+      headers,
+      protocol: t.protocol,
+      hostname: t.hostname,
+      port: t.port,
+      agent: t.agent,
       setHost: false,
     };
-    const req = secure ? https.request(opts) : http.request(opts);
+    return t.secure ? https.request(opts) : http.request(opts);
+  }
+
+  /** A request tracked until it closes, so close() can end it (call-outs). */
+  private request(base: URL, method: string | undefined, path: string | undefined, headers: string[]): http.ClientRequest {
+    const req = this.forward(base, method ?? "GET", path ?? "/", headers);
     this.inflight.add(req);
     req.on("close", () => this.inflight.delete(req));
     return req;
@@ -167,11 +207,7 @@ export class ClusterManager {
     if (call.timeoutMs > 0) extra.push(["x-envoy-expected-rq-timeout-ms", String(call.timeoutMs)]);
     let req: http.ClientRequest;
     try {
-      req = this.request(base, {
-        method: call.headers.get(":method"),
-        path: call.headers.get(":path"),
-        headers: outgoingRequestHeaders(call.headers, extra),
-      });
+      req = this.request(base, call.headers.get(":method"), call.headers.get(":path"), outgoingRequestHeaders(call.headers, extra));
     } catch {
       return null;
     }

@@ -6,7 +6,8 @@
 //   filters see; a failed check answers with the connection manager's local reply and closes the
 //   connection, as Envoy does for a codec error;
 // - writing a response head after the filters: date and server, hop-by-hop headers stripped,
-//   "connection: close" while the request is unfinished, content-length framing, flushed at once.
+//   "connection: close" while the request is unfinished, content-length framing, flushed
+//   at the end of the event-loop turn (with the body, when it came in the same turn).
 // The stream through the filter is in stream.ts.
 
 import type http from "node:http";
@@ -71,7 +72,7 @@ function sendCodecError(req: http.IncomingMessage, res: http.ServerResponse, log
     "content-type",
     "text/plain",
     "date",
-    new Date().toUTCString(),
+    httpDate(),
     "server",
     "envoy",
     "connection",
@@ -118,12 +119,27 @@ export function nominatedHeaders(raw: string[]): Set<string> | null {
 }
 
 /**
+ * nominatedHeaders for the request being parsed, remembered for its raw header array: the check before
+ * the stream (rejectBadConnectionHeader) and the header map (requestHeaderMap) read the same answer
+ * without scanning the headers twice. The result is shared: read it, never change it.
+ */
+let nominatedFor: string[] | null = null;
+let nominatedLast: Set<string> | null = null;
+function connectionNominated(raw: string[]): Set<string> | null {
+  if (raw !== nominatedFor) {
+    nominatedLast = nominatedHeaders(raw);
+    nominatedFor = raw;
+  }
+  return nominatedLast;
+}
+
+/**
  * ServerConnectionImpl::onHeadersCompleteBase: a request whose Connection header cannot be sanitized
  * gets 400 Bad Request with details http1.connection_header_rejected, and the connection closes.
  * @returns true when the request was answered here and must not reach the filter.
  */
 export function rejectBadConnectionHeader(req: http.IncomingMessage, res: http.ServerResponse, logger: Logger): boolean {
-  if (nominatedHeaders(req.rawHeaders) !== null) return false;
+  if (connectionNominated(req.rawHeaders) !== null) return false;
   sendCodecError(req, res, logger, 400, "http1.connection_header_rejected");
   return true;
 }
@@ -141,6 +157,8 @@ function requestTarget(url: string, method: string): { path: string; authority?:
   return { path: rest === "" ? "/" : rest.startsWith("/") ? rest : `/${rest}`, authority: m[2], scheme: lowerAscii(m[1]) };
 }
 
+const NOTHING_NOMINATED: ReadonlySet<string> = new Set<string>();
+
 /**
  * The request header map as Envoy's HTTP/1 codec and connection manager present it: :authority (from
  * Host, or an absolute-form target), :path, :method, :scheme, then the client's headers lower-cased in
@@ -152,7 +170,7 @@ export function requestHeaderMap(req: http.IncomingMessage): HeaderMap {
   const raw = req.rawHeaders;
   const method = req.method ?? "GET";
   const target = requestTarget(req.url ?? "/", method);
-  const nominated = nominatedHeaders(raw) ?? new Set<string>();
+  const nominated = connectionNominated(raw) ?? NOTHING_NOMINATED;
   const scheme = (req.socket as TLSSocket | undefined)?.encrypted ? "https" : "http";
   let authority = target.authority;
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -176,6 +194,23 @@ export function requestHeaderMap(req: http.IncomingMessage): HeaderMap {
   return m;
 }
 
+/**
+ * The date header's value (IMF-fixdate, Date#toUTCString) for the current second. Envoy's
+ * TlsCachingDateProviderImpl also formats it once and refreshes it on a timer (every 500 ms) rather
+ * than per response; here it is refreshed when the second changes.
+ */
+let dateSecond = -1;
+let dateText = "";
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
+}
+
 /** How the response head is framed: what the codec and connection manager know of the stream. */
 export interface ResponseHeadFraming {
   /** No body follows (the filters ended the stream with the headers). */
@@ -193,18 +228,21 @@ export interface ResponseHeadFraming {
  * ended (DrainState::Closing) or asked for it, and no "connection" header otherwise (node:http would add
  * "Connection: keep-alive", Envoy's HTTP/1.1 responses carry none); "content-length: 0" for a
  * header-only response that is not to HEAD, 1xx, 204 or 304 (a body without content-length is chunked
- * by node:http, as by the codec). A head with a body to follow is flushed at once
- * (StreamEncoderImpl::encodeHeadersBase ends in flushOutput), not held until the first body byte.
+ * by node:http, as by the codec). A head with a body to follow is flushed when the current event-loop
+ * turn ends (StreamEncoderImpl::encodeHeadersBase ends in flushOutput, which Envoy's connection writes
+ * out after the dispatch), not held until the first body byte.
  * @returns the status written (502 when :status is not a valid code).
  */
 export function writeResponseHead(res: http.ServerResponse, map: HeaderMap, f: ResponseHeadFraming): number {
-  map.replace("date", new Date().toUTCString());
+  map.replace("date", httpDate());
   map.replace("server", "envoy");
   const status = Number(map.get(":status"));
   const code = Number.isInteger(status) && status >= 100 && status <= 999 ? status : 502;
   const flat: string[] = [];
-  for (const [k, v] of map.entries()) {
-    if (k.startsWith(":") || CONNECTION_HEADERS.has(k) || !isValidHeader(k, v)) continue;
+  const entries = map.entries();
+  for (let i = 0; i < entries.length; i++) {
+    const [k, v] = entries[i];
+    if (k.charCodeAt(0) === 0x3a || CONNECTION_HEADERS.has(k) || !isValidHeader(k, v)) continue;
     flat.push(k, v);
   }
   if (f.endStream && !f.head && !map.has("content-length") && code !== 204 && code !== 304 && code >= 200) {
@@ -213,6 +251,16 @@ export function writeResponseHead(res: http.ServerResponse, map: HeaderMap, f: R
   if (!f.requestComplete || !res.shouldKeepAlive) flat.push("connection", "close");
   else res.removeHeader("connection");
   res.writeHead(code, flat);
-  if (!f.endStream) res.flushHeaders();
+  // Envoy writes the encoded head into the connection's buffer and flushes it when the current
+  // dispatch ends, so a body that arrives in the same dispatch leaves in the same write. node:http
+  // holds the head until the first body byte; flushing it on the next event-loop turn (unless a body
+  // write took it along) gives both: the head is never held for a slow body, and one write per response.
+  if (!f.endStream) setImmediate(flushHeldHead, res);
   return code;
+}
+
+/** Sends a response head node:http still holds (no body byte was written since writeHead). */
+function flushHeldHead(res: http.ServerResponse): void {
+  // _headerSent: node:http's own flag (OutgoingMessage) for "the head went to the socket".
+  if (!(res as unknown as { _headerSent: boolean })._headerSent && !res.writableEnded && !res.destroyed) res.flushHeaders();
 }

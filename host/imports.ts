@@ -10,7 +10,7 @@ import {
   LOG_LEVEL_MAX,
   WasmResult,
 } from "./abi/constants";
-import { parsePairs, serializePairs } from "./abi/pairs";
+import { parsePairs } from "./abi/pairs";
 import { hostImportTable } from "./abi/signatures";
 import type { BodyRef, Context, MapAccess } from "./context";
 import { binaryToBytes, bytesToBinary, HeaderMap } from "./headers";
@@ -308,7 +308,7 @@ function proxyImports(vm: WasmVm): Record<string, Impl> {
       type >>>= 0;
       if (type > HEADER_MAP_TYPE_MAX) return WasmResult.BadArgument;
       const { map } = mapFor(ctxOf(), type);
-      return vm.returnBytes(map ? serializePairs(map.toPairs()) : Buffer.alloc(0), ptrPtr, sizePtr);
+      return vm.returnBytes(map ? map.serialize() : Buffer.alloc(0), ptrPtr, sizePtr);
     },
 
     proxy_set_header_map_pairs(type: number, ptr: number, size: number): number {

@@ -3,6 +3,7 @@
 
 export { serve } from "./server";
 export type { ServeOptions, Gateway, WorkerInfo } from "./server";
+export type { FailurePolicy, PluginChange } from "./lifecycle";
 export { HostError } from "./errors";
 export type { HostErrorCode } from "./errors";
 export { loadModule } from "./abi/module";

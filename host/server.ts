@@ -1,8 +1,9 @@
-// The gateway: N worker VMs in this process (one VM per simulated worker thread, each TCP connection
-// pinned to one worker, round-robin), the node:http (or, with TLS, node:https) listener on 127.0.0.1,
-// and start-up/shutdown. Per-request behaviour is in stream.ts; the listener's TLS in tls.ts.
+// The gateway: N simulated worker threads in this process (each TCP connection pinned to one worker,
+// round-robin), the node:http (or, with TLS, node:https) listener on 127.0.0.1, start-up/shutdown, and
+// the listener side of a reconfiguration (connections of a replaced plugin drain). Which VM a stream gets
+// (canary, failure policy, draining plugins) is lifecycle.ts's; per-request behaviour stream.ts's; the
+// listener's TLS tls.ts's.
 
-import fs from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import type tls from "node:tls";
@@ -15,16 +16,27 @@ import {
   type LogLevelName,
 } from "./abi/constants";
 import { loadModule } from "./abi/module";
+import {
+  DEFAULT_RELOAD_BACKOFF_MS,
+  FAILURE_POLICIES,
+  Plugin,
+  PluginLifecycle,
+  configurationBytes,
+  pluginInfo,
+  readWasm,
+  type FailurePolicy,
+  type HostServices,
+  type PluginChange,
+} from "./lifecycle";
 import { startAdmin, type AdminServer } from "./admin";
 import { HostClock } from "./clock";
 import { ClusterManager } from "./cluster";
 import { DEFAULT_MAX_REQUEST_HEADERS_COUNT, rejectBadConnectionHeader, rejectTooManyHeaders } from "./codec";
-import { Logger, parseLogLevel, wasmLogPrefix } from "./log";
+import { Logger, parseLogLevel } from "./log";
 import { sharedStore } from "./shared";
 import { StatsStore } from "./stats";
 import { HttpStream, type ConnectionInfo, type GatewayCore } from "./stream";
 import { listenerTls, refusedPeer, tlsFacts, type TlsSettings } from "./tls";
-import { WasmVm, type PluginInfo } from "./vm";
 
 export interface ServeOptions {
   /** Path of the .wasm file, or its bytes. */
@@ -52,7 +64,16 @@ export interface ServeOptions {
   host?: string;
   /** Number of worker VMs. Default 2. */
   workers?: number;
-  /** Envoy's fail_open: a failed VM lets requests through instead of answering 503. */
+  /**
+   * Envoy's failure_policy, after a VM failed at runtime (a trap): "fail-closed" (default) answers 503 on
+   * that worker from then on, "fail-open" lets its requests through without the filter, "reload" answers
+   * 503 and gives the worker a fresh VM (instance, vm_start, configure) for the next stream after the
+   * backoff (reloadBackoffMs).
+   */
+  failurePolicy?: FailurePolicy;
+  /** Envoy's reload_config.backoff.base_interval (default 1000 ms, at least 2): waits are drawn from [base, 1.5 × base). */
+  reloadBackoffMs?: number;
+  /** @deprecated Envoy's deprecated fail_open: true means failurePolicy "fail-open"; not both. */
   failOpen?: boolean;
   /** Threshold for module and host logs. Default info. */
   logLevel?: LogLevelName;
@@ -108,8 +129,8 @@ export interface WorkerInfo {
   readonly failed: boolean;
   memoryBytes(): number;
   /**
-   * Test hook: fails this worker's VM exactly as a trap does ("Wasm VM failed" logged, fail-closed 503
-   * (or fail-open) for its requests, no more ticks, call-out and queue callbacks no longer delivered).
+   * Test hook: fails this worker's current VM exactly as a trap does ("Wasm VM failed" logged, the failure
+   * policy applies to its requests, no more ticks, call-out and queue callbacks no longer delivered).
    * Shared data and queues stay (they belong to the vm_id). Call it between VM calls (from a test), not
    * from inside one.
    */
@@ -121,7 +142,19 @@ export interface Gateway {
   url: string;
   /** The admin listener's base URL ("http://127.0.0.1:N") when ServeOptions.adminPort was given. */
   adminUrl?: string;
+  /** The workers' current VMs (after a reload or a reconfigure(), the new ones). */
   workers: WorkerInfo[];
+  /**
+   * Applies a new plugin configuration and/or module as Envoy applies an LDS update with a new wasm filter
+   * config: the new plugin's canary, then a VM per worker, are started first; if anything refuses, the
+   * current plugin keeps serving, the reason is logged (warning) and the HostError rejects. Otherwise new
+   * connections get the new plugin; streams in flight finish on the old one, whose connections drain (idle
+   * ones are closed, a response in flight carries `connection: close`) and whose VMs get proxy_on_done once
+   * their last stream ended. Resolves "unchanged" (nothing done) when both are byte-for-byte the current ones.
+   * @example
+   *   await gw.reconfigure({ configuration: fs.readFileSync("config.json") });
+   */
+  reconfigure(change: PluginChange): Promise<"applied" | "unchanged">;
   /** Custom metrics (wasmcustom.*) shared by all workers. */
   stats(): ReturnType<StatsStore["snapshot"]>;
   /**
@@ -205,65 +238,44 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
   for (const [k, v] of Object.entries(opts.nodeMetadata ?? {})) {
     if (typeof v !== "string") badOption(`nodeMetadata.${k} must be a string`);
   }
-
-  let bytes: Uint8Array;
-  if (typeof opts.wasm === "string") {
-    try {
-      bytes = await fs.readFile(opts.wasm);
-    } catch (e) {
-      throw new HostError("HOST_ERR_WASM_READ", `cannot read ${opts.wasm}: ${(e as Error).message}`);
-    }
-  } else {
-    bytes = opts.wasm;
+  // As Envoy's PluginConfig: the deprecated fail_open means FAIL_OPEN, and only one of the two may be set.
+  if (opts.failurePolicy !== undefined && !FAILURE_POLICIES.includes(opts.failurePolicy)) {
+    badOption(`failurePolicy must be one of ${FAILURE_POLICIES.join(", ")}, got ${JSON.stringify(opts.failurePolicy)}`);
   }
+  if (opts.failOpen && opts.failurePolicy !== undefined) badOption("only one of failOpen or failurePolicy can be set");
+  const failurePolicy: FailurePolicy = opts.failOpen ? "fail-open" : (opts.failurePolicy ?? "fail-closed");
+  // Envoy's BackoffStrategy.base_interval: greater than 1 ms.
+  checkInt("reloadBackoffMs", opts.reloadBackoffMs, 2, 2 ** 31 - 1);
+
+  const bytes = await readWasm(opts.wasm);
   const loaded = loadModule(bytes);
 
   const logger = new Logger(level, opts.log ?? ((line) => process.stderr.write(`${line}\n`)), opts.accessLog ?? false);
-  const plugin: PluginInfo = {
-    name: opts.pluginName ?? "",
-    rootId: opts.rootId ?? "",
-    vmId: opts.vmId ?? "",
-    configuration:
-      typeof opts.configuration === "string"
-        ? Buffer.from(opts.configuration, "utf8")
-        : Buffer.from(opts.configuration.buffer, opts.configuration.byteOffset, opts.configuration.byteLength),
-    vmConfiguration: Buffer.from(opts.vmConfiguration ?? "", "utf8"),
-    failOpen: opts.failOpen ?? false,
-    logPrefix: wasmLogPrefix(opts.pluginName ?? "", opts.rootId ?? "", opts.vmId ?? ""),
-  };
   const clock = new HostClock({ manual: opts.manualClock ?? false, settleWindowMs: opts.settleWindowMs });
   const clusterManager = new ClusterManager(clusters, clock);
   const stats = new StatsStore();
-  const vms: WasmVm[] = [];
+  const services: HostServices = { logger, stats, shared: sharedStore, clusters: clusterManager, clock };
+  const settings = { failurePolicy, reloadBackoffMs: opts.reloadBackoffMs ?? DEFAULT_RELOAD_BACKOFF_MS };
+  const info = pluginInfo({ ...opts, configuration: configurationBytes(opts.configuration) });
+  let lifecycle: PluginLifecycle;
+  try {
+    lifecycle = new PluginLifecycle(Plugin.start(bytes, loaded, info, workers, services, settings), workers, services, settings);
+  } catch (e) {
+    clusterManager.close();
+    clock.close();
+    throw e;
+  }
   const releaseAll = (): void => {
-    for (const vm of vms) {
-      vm.shutdown();
-      sharedStore.release(plugin.vmId);
-    }
-    vms.length = 0;
+    lifecycle.close();
     clusterManager.close();
     clock.close();
   };
-  try {
-    for (let i = 0; i < workers; i++) {
-      sharedStore.acquire(plugin.vmId);
-      try {
-        vms.push(WasmVm.create(loaded, i, { logger, plugin, stats, shared: sharedStore, clusters: clusterManager, clock }));
-      } catch (e) {
-        sharedStore.release(plugin.vmId);
-        throw e;
-      }
-    }
-  } catch (e) {
-    releaseAll();
-    throw e;
-  }
 
   const core: GatewayCore = {
     upstream,
     clusters: clusterManager,
     logger,
-    failOpen: plugin.failOpen,
+    failOpen: failurePolicy === "fail-open",
     routeTimeoutMs: opts.routeTimeoutMs ?? DEFAULT_ROUTE_TIMEOUT_MS,
     streamIdleTimeoutMs: opts.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
     bufferLimitBytes: opts.bufferLimitBytes ?? DEFAULT_BUFFER_LIMIT_BYTES,
@@ -271,7 +283,8 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
     node: { id: opts.nodeId ?? "", cluster: opts.nodeCluster ?? "", metadata: { ...(opts.nodeMetadata ?? {}) } },
   };
 
-  const connections = new WeakMap<net.Socket, { vm: WasmVm; info: ConnectionInfo }>();
+  /** Accepted connections: the worker they are pinned to, the plugin current when they were accepted. */
+  const connections = new Map<net.Socket, { worker: number; plugin: Plugin; info: ConnectionInfo; inFlight: Set<http.ServerResponse> }>();
   const sockets = new Set<net.Socket>();
   let nextWorker = 0;
   let nextConnectionId = 0;
@@ -303,8 +316,8 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
     });
   }
   function accept(socket: net.Socket, tlsInfo?: ConnectionInfo["tls"]): void {
-    const vm = vms[nextWorker];
-    nextWorker = (nextWorker + 1) % vms.length;
+    const worker = nextWorker;
+    nextWorker = (nextWorker + 1) % workers;
     const info: ConnectionInfo = {
       id: ++nextConnectionId,
       remoteAddress: socket.remoteAddress ?? "",
@@ -313,7 +326,8 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
       localPort: socket.localPort ?? 0,
     };
     if (tlsInfo) info.tls = tlsInfo;
-    connections.set(socket, { vm, info });
+    connections.set(socket, { worker, plugin: lifecycle.current, info, inFlight: new Set() });
+    socket.on("close", () => connections.delete(socket));
   }
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     const c = connections.get(req.socket);
@@ -323,8 +337,26 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
     }
     if (rejectTooManyHeaders(req, res, maxRequestHeadersCount, logger)) return;
     if (rejectBadConnectionHeader(req, res, logger)) return;
-    new HttpStream(req, res, c.vm, core, c.info).run();
+    const { plugin, vm } = lifecycle.vmForStream(c.plugin, c.worker);
+    // A connection of a replaced plugin drains: its responses carry `connection: close` (Envoy's drain).
+    if (c.plugin !== lifecycle.current) res.shouldKeepAlive = false;
+    c.inFlight.add(res);
+    new HttpStream(req, res, vm, core, c.info).run();
+    // After the stream's own "close" handler (on_log, on_done, on_delete), so the VM outlives its stream.
+    res.on("close", () => {
+      c.inFlight.delete(res);
+      plugin.streamEnded(vm);
+    });
   });
+
+  /** Envoy's drain of the listener a reconfiguration replaced, done at once (drain time 0). */
+  function drainConnections(previous: Plugin): void {
+    for (const [socket, c] of connections) {
+      if (c.plugin !== previous) continue;
+      if (c.inFlight.size === 0) socket.destroy();
+      for (const res of c.inFlight) if (!res.headersSent) res.shouldKeepAlive = false;
+    }
+  }
 
   const host = opts.host ?? "127.0.0.1";
   try {
@@ -356,14 +388,22 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
   const gateway: Gateway = {
     port: address.port,
     url: `${listener ? "https" : "http"}://${urlHost}:${address.port}`,
-    workers: vms.map((vm) => ({
-      id: vm.workerId,
+    workers: Array.from({ length: workers }, (_, i) => ({
+      id: i,
       get failed() {
-        return vm.failed;
+        return lifecycle.current.vmAt(i).failed;
       },
-      memoryBytes: () => vm.memoryBytes(),
-      crash: () => vm.crash(),
+      memoryBytes: () => lifecycle.current.vmAt(i).memoryBytes(),
+      crash: () => lifecycle.current.vmAt(i).crash(),
     })),
+    reconfigure(change: PluginChange): Promise<"applied" | "unchanged"> {
+      if (closing) return Promise.reject(new HostError("HOST_ERR_BAD_OPTIONS", "the gateway is closed"));
+      return lifecycle.replace(change, drainConnections).catch((e: unknown) => {
+        const why = e instanceof HostError ? `${e.code}: ${e.message}` : String(e);
+        logger.warn(`wasm host: configuration update rejected, the previous configuration keeps serving: ${why}`);
+        throw e;
+      });
+    },
     stats: () => stats.snapshot(),
     advanceClock(ms: number): void {
       clock.shift(ms);

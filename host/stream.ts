@@ -59,6 +59,9 @@ interface Source {
 /** The callback result a send_local_response forces (§4), or a failed VM in fail-closed mode. */
 const FORCED_STOP = -1;
 
+/** The empty body (a zero-length Buffer cannot be written to, so one serves every stream). */
+const EMPTY = Buffer.alloc(0);
+
 /** Envoy's Grpc::Utility::httpToGrpcStatus. */
 function httpToGrpcStatus(status: number): number {
   switch (status) {
@@ -91,7 +94,9 @@ function percentEncode(s: Buffer): string {
 }
 
 /** Delivers a message body in chunks; data arriving in one event-loop turn is coalesced, so a small
- * body ends in one call with end_stream=true (as Envoy's codec dispatches it). */
+ * body ends in one call with end_stream=true (as Envoy's codec dispatches it). Once node:http has
+ * parsed the whole message (msg.complete), "end" follows in the same turn (nothing pauses the message
+ * before this delivers), so no deferred delivery is scheduled for it. */
 function readBody(
   msg: http.IncomingMessage,
   onData: (chunk: Buffer, end: boolean) => void,
@@ -108,6 +113,7 @@ function readBody(
   msg.on("data", (c: Buffer) => {
     onActivity();
     pending.push(c);
+    if (msg.complete) return;
     scheduled ??= setImmediate(() => {
       scheduled = null;
       if (pending.length > 0) onData(take(), false);
@@ -137,7 +143,7 @@ class Direction {
   /** Headers reached the filter (set before the callback runs). */
   started = false;
   /** Body held by the filter manager (while stopped, or buffered by a body callback). */
-  held: BodyRef = { data: Buffer.alloc(0) };
+  held: BodyRef = { data: EMPTY };
   mode: "none" | "buffer" | "watermark" = "none";
   /** On overflow while headers are stopped: 413/500 (StopAllIterationAndBuffer) or flow control. */
   overflowPolicy: "reject" | "pause" = "pause";
@@ -172,7 +178,7 @@ class Direction {
 
   private takeHeld(): Buffer {
     const d = this.held.data;
-    this.held = { data: Buffer.alloc(0) };
+    this.held = { data: EMPTY };
     this.mode = "none";
     if (this.sourcePaused && this.source) {
       this.sourcePaused = false;
@@ -185,9 +191,22 @@ class Direction {
     return this.state === "aborted" || this.state === "complete" || this.stream.finished;
   }
 
+  /**
+   * The stream ended: drops the maps, bodies and message this direction holds (every entry point
+   * checks gone() first), so an ended stream that something still points at retains little.
+   */
+  release(): void {
+    this.headers = null;
+    this.trailers = null;
+    this.pendingTrailers = null;
+    this.body = null;
+    this.held = { data: EMPTY };
+    this.source = null;
+  }
+
   abort(): void {
     this.state = "aborted";
-    this.held = { data: Buffer.alloc(0) };
+    this.held = { data: EMPTY };
     this.headersAvailable = false;
     this.trailersAvailable = false;
     if (this.sourcePaused && this.source) {
@@ -240,7 +259,7 @@ class Direction {
     // (addDecodedData); over the limit that is a 413/500 (or a reset) and the module is not called.
     if (buffering && this.held.data.length + chunk.length > this.limit) return this.stream.onBufferOverflow(this.kind);
     const view: BodyRef = buffering ? { data: Buffer.concat([this.held.data, chunk]) } : { data: chunk };
-    if (buffering) this.held = { data: Buffer.alloc(0) };
+    if (buffering) this.held = { data: EMPTY };
     this.body = view;
     const verdict = this.stream.callData(this.kind, view.data.length, endStream);
     this.body = null;
@@ -342,7 +361,7 @@ export class HttpStream implements StreamHooks {
   private ctx: Context | null = null;
   private readonly decoder: Direction;
   private readonly encoder: Direction;
-  private readonly start = new Date();
+  private readonly startMs = Date.now();
   private readonly startNs = process.hrtime.bigint();
   private readonly requestMap: HeaderMap;
   private readonly method: string;
@@ -359,8 +378,16 @@ export class HttpStream implements StreamHooks {
   private upstreamAddress: string | null = null;
   private upstreamHeadersReceived = false;
   private upstreamMethod = "GET";
-  private routeTimer: NodeJS.Timeout | null = null;
-  private idleTimer: NodeJS.Timeout | null = null;
+  /**
+   * The stream's two timeouts (HCM stream_idle_timeout, the route timeout) share one timer, re-armed
+   * lazily: activity only moves idleDeadline; the timer, when it fires, acts on a deadline that passed
+   * or sleeps until the nearest one. Deadlines are performance.now() ms, 0 when off.
+   */
+  private idleDeadline = 0;
+  private routeDeadline = 0;
+  private timer: NodeJS.Timeout | null = null;
+  /** When the armed timer fires (performance.now() ms). */
+  private timerDue = 0;
   private requestBytes = 0;
   private responseBytes = 0;
 
@@ -384,7 +411,7 @@ export class HttpStream implements StreamHooks {
       data: (c, eos) => this.writeDownstreamData(c, eos),
       trailers: (t) => this.writeDownstreamTrailers(t),
     });
-    this.decoder.source = { pause: () => req.pause(), resume: () => req.resume() };
+    this.decoder.source = req;
   }
 
   /** Runs the stream: context creation, request headers, then the body as it arrives. */
@@ -393,8 +420,13 @@ export class HttpStream implements StreamHooks {
     this.res.sendDate = false;
     this.res.on("close", () => this.finish());
     this.req.on("error", () => undefined);
-    if (this.core.streamIdleTimeoutMs > 0) {
-      this.idleTimer = setTimeout(() => this.onIdleTimeout(), this.core.streamIdleTimeoutMs);
+    const idleMs = this.core.streamIdleTimeoutMs;
+    if (idleMs > 0) {
+      this.idleDeadline = performance.now() + idleMs;
+      // Armed once, for the nearer of the two timeouts the stream can have (the route timeout starts
+      // later, when the request is sent, so this never fires late); usually cleared before it fires.
+      const routeMs = this.core.routeTimeoutMs;
+      this.armTimer(routeMs > 0 && routeMs < idleMs ? routeMs : idleMs);
     }
     // A failed VM: fail-open skips the filter for new streams; fail-closed creates no context either
     // (no module code runs) and answers 503 from the first callback.
@@ -422,21 +454,59 @@ export class HttpStream implements StreamHooks {
     );
   }
 
+  /** No transfer-encoding and no (or a zero) content-length; read from the raw lines (node:http builds
+   * req.headers only when asked, and duplicates of content-length keep the first, as there). */
   private requestHasNoBody(): boolean {
-    const h = this.req.headers;
-    if (h["transfer-encoding"] !== undefined) return false;
-    const cl = h["content-length"];
+    const raw = this.req.rawHeaders;
+    let cl: string | undefined;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i];
+      if (name.length === 17 && lowerAscii(name) === "transfer-encoding") return false;
+      if (cl === undefined && name.length === 14 && lowerAscii(name) === "content-length") cl = raw[i + 1];
+    }
     return cl === undefined || Number(cl) === 0;
   }
 
   private touch(): void {
-    this.idleTimer?.refresh();
+    if (this.idleDeadline !== 0) this.idleDeadline = performance.now() + this.core.streamIdleTimeoutMs;
+  }
+
+  private armTimer(ms: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = performance.now() + ms;
+    this.timer = setTimeout(() => this.onTimer(), ms);
+  }
+
+  /** Makes sure the timer fires no later than `deadline`. */
+  private armBy(deadline: number): void {
+    if (this.timer && this.timerDue <= deadline) return;
+    this.armTimer(Math.max(1, Math.ceil(deadline - performance.now())));
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    if (this.finished) return;
+    const now = performance.now();
+    // The earlier deadline first, as two separate timers would fire.
+    const route = this.routeDeadline !== 0 && this.routeDeadline <= now;
+    const idle = this.idleDeadline !== 0 && this.idleDeadline <= now;
+    if (route && (!idle || this.routeDeadline <= this.idleDeadline)) {
+      this.routeDeadline = 0;
+      this.onRouteTimeout();
+    } else if (idle) {
+      this.idleDeadline = 0;
+      this.onIdleTimeout();
+    }
+    if (this.finished || this.timer) return;
+    const next = Math.min(this.idleDeadline || Infinity, this.routeDeadline || Infinity);
+    if (next !== Infinity) this.armBy(next);
   }
 
   // ---------------------------------------------------------------------------------------------
   // Calling the filter (§4 result conversion; fail-closed / fail-open)
 
-  private invoke(fn: string, args: number[]): number | null {
+  /** Calls `fn(context_id, a[, b])`. */
+  private invoke(fn: string, a: number, b?: number): number | null {
     const ctx = this.ctx;
     if (ctx === null) return null;
     if (this.vm.failed) return this.onFailedVm();
@@ -444,7 +514,7 @@ export class HttpStream implements StreamHooks {
     // (on_response_headers of the reply) are nested here, so the flag is saved and restored.
     const outer = this.forcedStop;
     this.forcedStop = false;
-    const r = this.vm.call(fn, ctx, [ctx.id, ...args]);
+    const r = this.vm.call(fn, ctx, b === undefined ? [ctx.id, a] : [ctx.id, a, b]);
     const forced = this.forcedStop;
     this.forcedStop = outer;
     if (r.kind === "trapped") return this.onFailedVm();
@@ -468,7 +538,7 @@ export class HttpStream implements StreamHooks {
   callHeaders(kind: Kind, count: number, endStream: boolean): HeadersVerdict {
     const abi01 = this.vm.loaded.abiVersion === "0.1.0";
     const fn = kind === "request" ? "proxy_on_request_headers" : "proxy_on_response_headers";
-    const r = this.invoke(fn, abi01 ? [count] : [count, endStream ? 1 : 0]);
+    const r = abi01 ? this.invoke(fn, count) : this.invoke(fn, count, endStream ? 1 : 0);
     if (r === null || r === 0 || r === 2) return "continue";
     if (r === 3) return "buffer";
     return "watermark"; // 1 (StopIteration, as Envoy without allow_on_headers_stop_iteration), 4, >4
@@ -476,7 +546,7 @@ export class HttpStream implements StreamHooks {
 
   callData(kind: Kind, size: number, endStream: boolean): DataVerdict {
     const fn = kind === "request" ? "proxy_on_request_body" : "proxy_on_response_body";
-    const r = this.invoke(fn, [size, endStream ? 1 : 0]);
+    const r = this.invoke(fn, size, endStream ? 1 : 0);
     if (r === null || r === 0) return "continue";
     if (r === 1) return "buffer";
     if (r === 2) return "watermark";
@@ -486,7 +556,7 @@ export class HttpStream implements StreamHooks {
   /** Returns true when the filter stopped. */
   callTrailers(kind: Kind, count: number): boolean {
     const fn = kind === "request" ? "proxy_on_request_trailers" : "proxy_on_response_trailers";
-    const r = this.invoke(fn, [count]);
+    const r = this.invoke(fn, count);
     return !(r === null || r === 0);
   }
 
@@ -639,11 +709,7 @@ export class HttpStream implements StreamHooks {
     if (this.core.routeTimeoutMs > 0) map.replace("x-envoy-expected-rq-timeout-ms", String(this.core.routeTimeoutMs));
     let req: http.ClientRequest;
     try {
-      req = this.core.clusters.request(this.core.upstream, {
-        method,
-        path,
-        headers: outgoingRequestHeaders(map, []),
-      });
+      req = this.core.clusters.forward(this.core.upstream, method, path, outgoingRequestHeaders(map));
     } catch (e) {
       this.core.logger.error(`wasm host: cannot start the upstream request: ${(e as Error).message}`);
       const failure = { reason: "remote connection failure", transport: "" } as const;
@@ -703,13 +769,13 @@ export class HttpStream implements StreamHooks {
 
   private endUpstream(): void {
     this.upstreamReq?.end();
-    if (this.core.routeTimeoutMs > 0 && !this.routeTimer) {
-      this.routeTimer = setTimeout(() => this.onRouteTimeout(), this.core.routeTimeoutMs);
+    if (this.core.routeTimeoutMs > 0 && this.routeDeadline === 0) {
+      this.routeDeadline = performance.now() + this.core.routeTimeoutMs;
+      this.armBy(this.routeDeadline);
     }
   }
 
   private onRouteTimeout(): void {
-    this.routeTimer = null;
     if (this.finished) return;
     if (this.upstreamHeadersReceived) {
       this.resetStream();
@@ -726,8 +792,7 @@ export class HttpStream implements StreamHooks {
   }
 
   private clearRouteTimer(): void {
-    if (this.routeTimer) clearTimeout(this.routeTimer);
-    this.routeTimer = null;
+    this.routeDeadline = 0;
   }
 
   private abortUpstream(): void {
@@ -757,13 +822,15 @@ export class HttpStream implements StreamHooks {
       status === 204 ||
       status === 304 ||
       (status >= 100 && status < 200) ||
-      res.headers["content-length"] === "0";
-    this.encoder.source = { pause: () => res.pause(), resume: () => res.resume() };
-    res.on("end", () => this.clearRouteTimer());
+      map.get("content-length") === "0";
+    this.encoder.source = res;
     res.on("error", () => undefined);
     res.on("close", () => {
       if (!res.complete && !this.finished && this.upstreamRes === res) this.resetStream();
     });
+    // The route timeout ends with the upstream response (its "end"; for a response without a body
+    // that is this turn).
+    if (eos) this.clearRouteTimer();
     this.encoder.onHeaders(map, eos);
     if (eos) {
       res.resume();
@@ -771,8 +838,14 @@ export class HttpStream implements StreamHooks {
     }
     readBody(
       res,
-      (c, end) => this.encoder.onData(c, end),
-      (t) => this.encoder.onTrailers(t),
+      (c, end) => {
+        if (end) this.clearRouteTimer();
+        this.encoder.onData(c, end);
+      },
+      (t) => {
+        this.clearRouteTimer();
+        this.encoder.onTrailers(t);
+      },
       () => this.touch(),
     );
   }
@@ -817,9 +890,10 @@ export class HttpStream implements StreamHooks {
     if (this.finished) return;
     this.finished = true;
     this.core.active.delete(this);
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
-    this.clearRouteTimer();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.idleDeadline = 0;
+    this.routeDeadline = 0;
     this.abortUpstream();
     if (!this.res.writableFinished && this.details === "") this.details = "downstream_remote_disconnect";
     this.logPhase = true;
@@ -830,12 +904,17 @@ export class HttpStream implements StreamHooks {
       this.vm.call("proxy_on_delete", ctx, [ctx.id]);
       this.vm.deleteContext(ctx);
     }
+    if (this.core.logger.accessLog) this.writeAccessLog();
+    this.release();
+  }
+
+  private writeAccessLog(): void {
     const status = this.res.headersSent ? this.res.statusCode : 0;
     // Envoy's access log reads %REQ(:METHOD)% and %REQ(:PATH)% from the request header map as the
     // filters left it (what went upstream), so a path the filter rewrote is logged rewritten.
     this.core.logger.access(
       formatAccessLog({
-        start: this.start,
+        start: new Date(this.startMs),
         method: this.requestMap.get(":method") ?? this.method,
         path: this.requestMap.get(":path") ?? this.path,
         status,
@@ -844,6 +923,20 @@ export class HttpStream implements StreamHooks {
         filterState: this.filterState,
       }),
     );
+  }
+
+  /**
+   * Lets go of the stream's per-request objects once it ended. An ended stream is garbage, but a
+   * reference to it from old-generation garbage (node:http and timer objects promoted while in use)
+   * lasts until the next full GC, and every young-generation GC until then copies whatever the stream
+   * still reaches (docs/performance.md, "The local host").
+   */
+  private release(): void {
+    this.decoder.release();
+    this.encoder.release();
+    this.requestMap.clear();
+    this.filterState.clear();
+    this.ctx = null;
   }
 
   /** Gateway shutdown: end the stream now. */
@@ -868,7 +961,7 @@ export class HttpStream implements StreamHooks {
       responseHeaders: this.encoder.headers,
       responseTrailers: this.encoder.trailers,
       httpVersion: this.req.httpVersion,
-      startMs: this.start.getTime(),
+      startMs: this.startMs,
       startNs: this.startNs,
       requestBytes: this.requestBytes,
       responseBytes: this.responseBytes,

@@ -22,7 +22,6 @@ export interface PluginInfo {
   vmId: string;
   configuration: Buffer;
   vmConfiguration: Buffer;
-  failOpen: boolean;
   /** "wasm log <name> <root_id> <vm_id>" as Envoy builds it. */
   logPrefix: string;
 }
@@ -37,6 +36,9 @@ export interface VmServices {
   clock: HostClock;
   onFailed?: (vm: WasmVm) => void;
 }
+
+/** workerId of the configuration canary (lifecycle.ts), which serves no worker. */
+export const CANARY_WORKER_ID = -1;
 
 export type CallResult = { kind: "ok"; value: number } | { kind: "skipped" } | { kind: "trapped" };
 
@@ -87,10 +89,21 @@ export class WasmVm {
    */
   static create(loaded: LoadedModule, workerId: number, services: VmServices): WasmVm {
     const vm = new WasmVm(workerId, loaded, services);
-    vm.instantiate();
-    vm.initialize();
-    vm.startPlugin();
+    try {
+      vm.instantiate();
+      vm.initialize();
+      vm.startPlugin();
+    } catch (e) {
+      // A VM that could not start is destroyed as Envoy destroys it: no on_done, its calls cancelled.
+      vm.kill();
+      throw e;
+    }
     return vm;
+  }
+
+  /** "worker N", or "the configuration canary". */
+  get where(): string {
+    return this.workerId === CANARY_WORKER_ID ? "the configuration canary" : `worker ${this.workerId}`;
   }
 
   get plugin(): PluginInfo {
@@ -176,7 +189,7 @@ export class WasmVm {
     this.rootContext = root;
     const pluginName = this.plugin.name || this.plugin.rootId || "(unnamed)";
     const fail = (code: "HOST_ERR_VM_START_FAILED" | "HOST_ERR_CONFIGURE_FAILED", why: string): never => {
-      throw new HostError(code, `Wasm plugin ${pluginName} on worker ${this.workerId}: ${why}`);
+      throw new HostError(code, `Wasm plugin ${pluginName} on ${this.where}: ${why}`);
     };
     let r = this.call("proxy_on_context_create", root, [root.id, 0]);
     if (r.kind === "trapped") fail("HOST_ERR_VM_START_FAILED", this.lastFailure);
@@ -540,6 +553,15 @@ export class WasmVm {
         root.pendingDone = true;
       }
     }
+    this.kill();
+  }
+
+  /**
+   * Destroys the VM without proxy_on_done, as proxy-wasm-cpp-host's WasmHandleBase::kill() drops the
+   * configuration canary: no module code runs again, ticks stop, pending call-outs are cancelled (Envoy's
+   * ~Context "Cancel any outstanding requests") and posted callbacks dropped. Shared data it wrote stays.
+   */
+  kill(): void {
     this.closed = true;
     for (const c of this.contexts.values()) this.clearTick(c);
     for (const cancel of this.pendingCallouts.values()) cancel();

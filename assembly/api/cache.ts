@@ -1,5 +1,5 @@
 // Library entry for the unit tests (build/cache.wasm): drives the verified-token cache
-// (assembly/authn/cache.ts TokenCache) with small integer ids instead of digests and parsed tokens, and
+// (assembly/authn/cache.ts TokenCache) with small integer ids (8-byte keys) instead of tokens and their parses, and
 // holds the entries that get() returned the way a request does while it waits on a JWKS fetch, so a test
 // can drop them long after they were evicted or replaced. Not loaded by the filter.
 import { TokenCache, CacheEntry } from "../authn/cache";
@@ -12,8 +12,11 @@ let free: i32[] = [];
 /** Serial of the last put (each put's Jwt carries its serial in `iat`, so an entry can be told apart). */
 let serial: i32 = 0;
 
-function keyOf(keyId: i32): string {
-  return "k" + keyId.toString();
+/** Key id -> the 8 bytes of a token standing for it. */
+function keyOf(keyId: i32): Uint8Array {
+  const k = new Uint8Array(8);
+  store<u64>(k.dataStart, <u64>keyId);
+  return k;
 }
 
 function fingerprintOf(fpId: i32): string {
@@ -34,7 +37,7 @@ export function reset(maxEntries: i32, maxBytes: i32): void {
 }
 
 /**
- * put(key "k<keyId>", a Jwt whose bytes are tokenLen bytes, fingerprint "fp<fpId>"). Returns this put's
+ * put(key: 8 bytes for keyId, a Jwt whose bytes are tokenLen bytes, fingerprint "fp<fpId>"). Returns this put's
  * serial (> 0), which serial(handle) reports for an entry it created.
  */
 export function put(keyId: i32, tokenLen: i32, fpId: i32): i32 {
@@ -46,7 +49,7 @@ export function put(keyId: i32, tokenLen: i32, fpId: i32): i32 {
   return serial;
 }
 
-/** get("k<keyId>"): a handle on the entry (a request that hit and now holds it), or -1 on a miss. */
+/** get(the key of keyId): a handle on the entry (a request that hit and now holds it), or -1 on a miss. */
 export function get(keyId: i32): i32 {
   const e = cache.get(keyOf(keyId));
   if (e === null) return -1;

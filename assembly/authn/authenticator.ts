@@ -6,7 +6,7 @@
 // first candidate's failure is reported, whatever the rule order. Waiting for a key set is the stream's.
 import { Status } from "../status";
 import { Config, JwtRule } from "../config/config";
-import { Jwt, parseJwt } from "../jwt/jwt";
+import { Jwt, parseJwtBytes } from "../jwt/jwt";
 import { checkTime, checkLifetime, areAudiencesAllowed } from "../jwt/claims";
 import { Jwks } from "../jwks/jwks";
 import { verifyJwtSignatureWithKey, keyStillSelects, KeyMatch } from "../jwks/verify";
@@ -24,7 +24,7 @@ export class TokenCheck {
   jwt: Jwt = NO_JWT;
   /** The verified-token cache entry found for the token (a hit), and the token's cache key. */
   entry: CacheEntry | null = null;
-  cacheKey: string | null = null;
+  cacheKey: Uint8Array | null = null;
   /** The rules the token may be valid under, in configuration order, and the next one to try. */
   candidates: JwtRule[] = [];
   next: i32 = 0;
@@ -54,7 +54,7 @@ export class TokenCheck {
  */
 export function beginToken(t: TokenCheck, cache: TokenCache, cfg: Config | null = null): Status {
   t.begun = true;
-  const token = t.found.token;
+  const token = t.found.bytes;
   if (cache.enabled && token.length <= MAX_CACHED_TOKEN_BYTES) {
     t.cacheKey = token;
     const e = cache.get(token);
@@ -66,7 +66,7 @@ export function beginToken(t: TokenCheck, cache: TokenCache, cfg: Config | null 
   if (t.entry === null) {
     const jwt = new Jwt();
     t.jwt = jwt;
-    const s = parseJwt(token, jwt);
+    const s = parseJwtBytes(token, jwt);
     if (s != Status.Ok) return s;
   }
   const jwt = t.jwt;

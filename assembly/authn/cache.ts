@@ -1,11 +1,13 @@
-// Owns the verified-token cache: a per-VM LRU of tokens whose signature verified, keyed by the token
-// itself (the map hashes it with xxHash32 and compares the whole token on a hit, so two tokens never
-// share an entry; no cryptographic hash is needed for that), holding the parsed token and the identity
-// of the key that verified it. Bounded in entries
-// and bytes; tokens over 8 KiB are not cached. Better than Envoy's opt-in cache (which outlives key
-// rotation): a hit is honoured only while that key is still in the provider's current key set, and the
-// issuer, time and audience checks still run on every hit.
+// Owns the verified-token cache: a per-VM LRU of tokens whose signature verified, keyed by the token's
+// bytes as the request carried them (a 32-bit hash finds the bucket, then the whole token is compared, so
+// two tokens never share an entry; no cryptographic hash is needed for that, and no string is made),
+// holding the parsed token and the identity of the key that verified it. Bounded in entries and bytes;
+// tokens over 8 KiB are not cached. Better than Envoy's opt-in cache (which outlives key rotation): a hit
+// is honoured only while that key is still in the provider's current key set, and the issuer, time and
+// audience checks still run on every hit. The hash is not keyed: only tokens that verified are stored, so
+// flooding a bucket takes many valid tokens, and a bucket is bounded by maxEntries.
 import { Jwt } from "../jwt/jwt";
+import { bytesEqual } from "../util/bytes";
 
 export const DEFAULT_CACHE_ENTRIES: i32 = 1000;
 export const DEFAULT_CACHE_BYTES: i32 = 1 << 20;
@@ -16,8 +18,35 @@ const ENTRY_OVERHEAD_BYTES: i32 = 256;
 export class CacheEntry {
   prev: CacheEntry | null = null;
   next: CacheEntry | null = null;
-  constructor(public key: string, public jwt: Jwt, public keyFingerprint: string, public bytes: i32) {}
+  /** The next entry in the same hash bucket. */
+  chain: CacheEntry | null = null;
+  constructor(public key: Uint8Array, public hash: u32, public jwt: Jwt, public keyFingerprint: string, public bytes: i32) {}
 }
+
+/** 32-bit hash of `n` bytes at `p` (FNV-style over 8-byte words, then a murmur3 finalizer). */
+export function hashBytes(p: usize, n: i32): u32 {
+  let h: u64 = 0xcbf29ce484222325 ^ <u64>n;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    h = (h ^ load<u64>(p + <usize>i)) * 0x100000001b3;
+    h ^= h >> 29;
+  }
+  for (; i < n; i++) h = (h ^ <u64>load<u8>(p + <usize>i)) * 0x100000001b3;
+  let x = <u32>(h ^ (h >> 32));
+  x ^= x >> 16;
+  x *= 0x85ebca6b;
+  x ^= x >> 13;
+  x *= 0xc2b2ae35;
+  x ^= x >> 16;
+  return x;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): bool {
+  return a.length == b.length && bytesEqual(a.dataStart, b.dataStart, a.length);
+}
+
+/** The smallest bucket table; it doubles while entries outnumber 3/4 of the buckets. */
+const MIN_BUCKETS: i32 = 16;
 
 /** TokenCache.checkInvariants() results: Ok, or which invariant failed first. */
 export enum CacheInvariant {
@@ -47,7 +76,9 @@ export enum CacheInvariant {
 }
 
 export class TokenCache {
-  private map: Map<string, CacheEntry> = new Map();
+  /** Hash buckets (a power of two), each a chain through CacheEntry.chain. */
+  private buckets: StaticArray<CacheEntry | null> = new StaticArray<CacheEntry | null>(0);
+  private count: i32 = 0;
   /** Most recently used first. */
   private head: CacheEntry | null = null;
   private tail: CacheEntry | null = null;
@@ -62,7 +93,7 @@ export class TokenCache {
   }
 
   get size(): i32 {
-    return this.map.size;
+    return this.count;
   }
 
   /** The charged bytes of the entries held (sum of CacheEntry.bytes). */
@@ -70,10 +101,64 @@ export class TokenCache {
     return this.bytes;
   }
 
+  /** The live entry for `key` (hash `h`), or null. */
+  private find(key: Uint8Array, h: u32): CacheEntry | null {
+    const b = this.buckets;
+    if (b.length == 0) return null;
+    let e = unchecked(b[<i32>(h & <u32>(b.length - 1))]);
+    while (e !== null) {
+      if (e.hash == h && sameBytes(e.key, key)) return e;
+      e = e.chain;
+    }
+    return null;
+  }
+
   /** True when e is the live entry for its key (identity, not key equality): only then is it in the list. */
   private holds(e: CacheEntry): bool {
-    const key = e.key;
-    return this.map.has(key) && this.map.get(key) === e;
+    return this.find(e.key, e.hash) === e;
+  }
+
+  private insert(e: CacheEntry): void {
+    if (this.buckets.length == 0 || this.count + 1 > (this.buckets.length >> 2) * 3) this.grow();
+    const b = this.buckets;
+    const i = <i32>(e.hash & <u32>(b.length - 1));
+    e.chain = unchecked(b[i]);
+    unchecked(b[i] = e);
+    this.count++;
+  }
+
+  /** Takes e (a live entry) out of its bucket. */
+  private unchain(e: CacheEntry): void {
+    const b = this.buckets;
+    const i = <i32>(e.hash & <u32>(b.length - 1));
+    let prev: CacheEntry | null = null;
+    let x = unchecked(b[i]);
+    while (x !== null && x !== e) {
+      prev = x;
+      x = x.chain;
+    }
+    if (x === null) return;
+    if (prev === null) unchecked(b[i] = e.chain);
+    else prev.chain = e.chain;
+    e.chain = null;
+    this.count--;
+  }
+
+  private grow(): void {
+    const old = this.buckets;
+    const n = old.length == 0 ? MIN_BUCKETS : old.length << 1;
+    const b = new StaticArray<CacheEntry | null>(n);
+    for (let i = 0; i < old.length; i++) {
+      let e = unchecked(old[i]);
+      while (e !== null) {
+        const next = e.chain;
+        const j = <i32>(e.hash & <u32>(n - 1));
+        e.chain = unchecked(b[j]);
+        unchecked(b[j] = e);
+        e = next;
+      }
+    }
+    this.buckets = b;
   }
 
   /**
@@ -102,17 +187,17 @@ export class TokenCache {
 
   private remove(e: CacheEntry): void {
     this.unlink(e);
-    this.map.delete(e.key);
+    this.unchain(e);
     this.bytes -= e.bytes;
   }
 
   /** The entry for this token, made most recently used; null on a miss. */
-  get(key: string): CacheEntry | null {
-    if (!this.enabled || !this.map.has(key)) {
+  get(key: Uint8Array): CacheEntry | null {
+    const e = this.enabled ? this.find(key, hashBytes(key.dataStart, key.length)) : null;
+    if (e === null) {
       this.misses++;
       return null;
     }
-    const e = this.map.get(key);
     this.unlink(e);
     this.pushFront(e);
     this.hits++;
@@ -128,23 +213,34 @@ export class TokenCache {
     if (this.holds(e)) this.remove(e);
   }
 
-  /** Remembers a verified token; tokens over 8 KiB and entries over the byte budget are not kept. */
-  put(key: string, jwt: Jwt, keyFingerprint: string): void {
+  /**
+   * Remembers a verified token under `key` (its bytes); tokens over 8 KiB and entries over the byte budget
+   * are not kept. A key that is a view into a larger buffer (a header's copy) is copied to its exact size,
+   * so an entry never holds more memory than it is charged for.
+   */
+  put(key: Uint8Array, jwt: Jwt, keyFingerprint: string): void {
     if (!this.enabled) return;
     const len = jwt.bytes.length;
-    if (len > MAX_CACHED_TOKEN_BYTES) return;
-    // The key (the token's text, UTF-16: 2 bytes a character), its UTF-8 copy in the parse, and the
-    // parsed claims (about as large again), plus a fixed overhead.
-    const cost = 4 * len + ENTRY_OVERHEAD_BYTES + keyFingerprint.length;
+    if (len > MAX_CACHED_TOKEN_BYTES || key.length > MAX_CACHED_TOKEN_BYTES) return;
+    // The parse's UTF-8 bytes, the parsed claims (about as large again), the key when it is not those same
+    // bytes (the filter's is), plus a fixed overhead.
+    const cost = 2 * len + (key === jwt.bytes ? 0 : key.length) + ENTRY_OVERHEAD_BYTES + keyFingerprint.length;
     if (cost > this.maxBytes) return;
-    if (this.map.has(key)) this.remove(this.map.get(key)); // the live entry for key, by construction
-    while (this.map.size >= this.maxEntries || this.bytes + cost > this.maxBytes) {
+    if (key.byteOffset != 0 || key.buffer.byteLength != key.length) {
+      const exact = key.slice();
+      if (jwt.bytes === key) jwt.bytes = exact;
+      key = exact;
+    }
+    const h = hashBytes(key.dataStart, key.length);
+    const old = this.find(key, h);
+    if (old !== null) this.remove(old);
+    while (this.count >= this.maxEntries || this.bytes + cost > this.maxBytes) {
       const t = this.tail;
-      if (t === null || !this.holds(t)) break; // never unlink what the map does not hold
+      if (t === null || !this.holds(t)) break; // never unlink what the table does not hold
       this.remove(t);
     }
-    const e = new CacheEntry(key, jwt, keyFingerprint, cost);
-    this.map.set(key, e);
+    const e = new CacheEntry(key, h, jwt, keyFingerprint, cost);
+    this.insert(e);
     this.pushFront(e);
     this.bytes += cost;
   }
@@ -155,7 +251,7 @@ export class TokenCache {
    * nothing is allocated and nothing traps.
    */
   checkInvariants(): i32 {
-    const size = this.map.size;
+    const size = this.count;
     const head = this.head;
     const tail = this.tail;
     if ((head === null) != (size == 0) || (tail === null) != (size == 0)) return CacheInvariant.EmptyMismatch;
@@ -169,8 +265,7 @@ export class TokenCache {
     while (e !== null) {
       if (count >= size) return CacheInvariant.ForwardCount; // longer than the map (or a cycle)
       if (e.prev !== last) return CacheInvariant.BackLink;
-      const key = e.key;
-      if (!this.map.has(key) || this.map.get(key) !== e) return CacheInvariant.NotMapEntry;
+      if (!this.holds(e)) return CacheInvariant.NotMapEntry;
       sum += <i64>e.bytes;
       count++;
       last = e;

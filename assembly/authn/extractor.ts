@@ -4,7 +4,7 @@
 // Fail closed: every occurrence in a configured location is a token (an empty one too), and a request
 // with more tokens than the bound is refused, never trimmed.
 import { Config, JwtRule } from "../config/config";
-import { isJwtChar, percentDecode, asciiLower, decodeText } from "../util/bytes";
+import { isJwtChar, jwtRunEnd, percentDecode, asciiLower, decodeText } from "../util/bytes";
 
 export const enum LocationKind { Header = 0, Param = 1, Cookie = 2 }
 
@@ -13,8 +13,11 @@ export class Location {
   rules: JwtRule[] = [];
   /** The prefix as UTF-8 bytes: Envoy searches header values as bytes (ASCII-lower-cased when caseInsensitive). */
   prefixBytes: Uint8Array;
+  /** The name as UTF-8 bytes, for the host calls that remove a header token (made once, not per request). */
+  nameBytes: ArrayBuffer;
   constructor(public kind: LocationKind, public name: string, public prefix: string, public caseInsensitive: bool = false) {
     this.prefixBytes = Uint8Array.wrap(String.UTF8.encode(caseInsensitive ? asciiLower(prefix) : prefix));
+    this.nameBytes = String.UTF8.encode(name);
   }
 
   /** Whether a rule for this issuer configured this location (Envoy's isIssuerAllowed). */
@@ -26,8 +29,9 @@ export class Location {
   }
 }
 
+/** One token as the request carried it: its bytes (a header token is a view into the header's copy). */
 export class FoundToken {
-  constructor(public token: string, public location: Location) {}
+  constructor(public bytes: Uint8Array, public location: Location) {}
 }
 
 /** One request header as the host gave it: lower-case name, value bytes (decoded only when needed). */
@@ -57,13 +61,18 @@ export class Extraction {
   overflow: bool = false;
 
   /** Adds a token; false (and `overflow`) once the bound is passed, which ends extraction. */
-  add(token: string, loc: Location): bool {
+  add(token: Uint8Array, loc: Location): bool {
     if (this.tokens.length >= MAX_TOKENS) {
       this.overflow = true;
       return false;
     }
     this.tokens.push(new FoundToken(token, loc));
     return true;
+  }
+
+  /** add() for a token found in text (a query parameter or a cookie): its UTF-8 bytes. */
+  addText(token: string, loc: Location): bool {
+    return this.add(Uint8Array.wrap(String.UTF8.encode(token)), loc);
   }
 }
 
@@ -159,7 +168,7 @@ export function tokensFromHeaderBytes(raw: Uint8Array, loc: Location, out: Extra
   const p = raw.dataStart;
   const prefix = loc.prefixBytes;
   const m = prefix.length;
-  if (m == 0) return out.add(decodeText(p, n), loc);
+  if (m == 0) return out.add(raw, loc);
   const q = prefix.dataStart;
   const ci = loc.caseInsensitive;
   const first = load<u8>(q);
@@ -179,10 +188,9 @@ export function tokensFromHeaderBytes(raw: Uint8Array, loc: Location, out: Extra
     const after = at + m;
     let start = after;
     while (start < n && !isJwtChar(<i32>load<u8>(p + <usize>start))) start++;
-    if (start >= n) return out.add(decodeText(p + <usize>after, (n - after)), loc);
-    let end = start;
-    while (end < n && isJwtChar(<i32>load<u8>(p + <usize>end))) end++;
-    if (!out.add(decodeText(p + <usize>start, (end - start)), loc)) return false;
+    if (start >= n) return out.add(raw.subarray(after, n), loc);
+    const end = jwtRunEnd(p, start, n);
+    if (!out.add(raw.subarray(start, end), loc)) return false;
     from = end;
   }
   return true;
@@ -207,7 +215,7 @@ export function queryParamTokens(path: string, loc: Location, out: Extraction): 
     const eq = pair.indexOf("=");
     const k = eq < 0 ? pair : pair.substring(0, eq);
     if (percentDecode(k) == name) {
-      if (!out.add(eq < 0 ? "" : percentDecode(pair.substring(eq + 1)), loc)) return false;
+      if (!out.addText(eq < 0 ? "" : percentDecode(pair.substring(eq + 1)), loc)) return false;
     }
     i = amp + 1;
   }
@@ -236,7 +244,7 @@ export function cookieTokens(header: string, loc: Location, out: Extraction): bo
     if (trimOws(p.substring(0, eq)) != loc.name) continue;
     let v = trimOws(p.substring(eq + 1));
     if (v.length >= 2 && v.charCodeAt(0) == 0x22 && v.charCodeAt(v.length - 1) == 0x22) v = v.substring(1, v.length - 1);
-    if (!out.add(v, loc)) return false;
+    if (!out.addText(v, loc)) return false;
   }
   return true;
 }

@@ -6,16 +6,12 @@ import {
   MAX_WORDS, addWords, cmpWords, invMod, isZeroWords, montMulMod, shiftRightWords, subWords, wordsFromBytes,
 } from "./ec/words";
 import { buildTable, doubleScalarMul, feEqual, isOnCurve, wnaf } from "./ec/point";
-import {
-  FieldP256, P256_B, P256_BITS, P256_GX, P256_GY, P256_N, P256_N0INV, P256_P, P256_R2N,
-} from "./ec/p256";
-import {
-  FieldP384, P384_B, P384_BITS, P384_GX, P384_GY, P384_N, P384_N0INV, P384_P, P384_R2N,
-} from "./ec/p384";
-import {
-  FieldP521, P521_B, P521_BITS, P521_GX, P521_GY, P521_N, P521_N0INV, P521_P, P521_R2N,
-} from "./ec/p521";
+import { FIELD_P256, FIELD_P384, FIELD_P521, Field } from "./ec/field";
+import { P256_B, P256_BITS, P256_GX, P256_GY, P256_N, P256_N0INV, P256_R2N } from "./ec/p256";
+import { P384_B, P384_BITS, P384_GX, P384_GY, P384_N, P384_N0INV, P384_R2N } from "./ec/p384";
+import { P521_B, P521_BITS, P521_GX, P521_GY, P521_N, P521_N0INV, P521_R2N } from "./ec/p521";
 
+/** The same numbering as FieldId (ec/field.ts). */
 export const enum Curve { P256 = 0, P384 = 1, P521 = 2 }
 
 /** Coordinate / scalar byte length: 32, 48, 66 (0 for a value that is not a Curve). */
@@ -60,14 +56,38 @@ const MAX_DIGITS: i32 = 521 + 1 + SEGMENTS;
 @lazy const DIGITS_G: usize = memory.data(MAX_DIGITS, 16);
 @lazy const DIGITS_Q: usize = memory.data(MAX_DIGITS, 16);
 
-@lazy const F256 = new FieldP256();
-@lazy const F384 = new FieldP384();
-@lazy const F521 = new FieldP521();
+/** A curve's field and constants (FIPS 186-4 D.1.2); the code below is shared by the three curves. */
+@final class CurveParams {
+  field: Field;
+  n: usize;
+  n0inv: u32;
+  r2n: usize;
+  b: usize;
+  gx: usize;
+  gy: usize;
+  bits: i32;
+  /** Base-point table (SEGMENTS * G_ENTRIES affine points), built on first use of the curve. */
+  gTable: StaticArray<u32> | null = null;
 
-// Base-point tables (SEGMENTS * G_ENTRIES affine points each), built on first use of the curve.
-let gTable256: StaticArray<u32> | null = null;
-let gTable384: StaticArray<u32> | null = null;
-let gTable521: StaticArray<u32> | null = null;
+  constructor(field: Field, n: usize, n0inv: u32, r2n: usize, b: usize, gx: usize, gy: usize, bits: i32) {
+    this.field = field;
+    this.n = n;
+    this.n0inv = n0inv;
+    this.r2n = r2n;
+    this.b = b;
+    this.gx = gx;
+    this.gy = gy;
+    this.bits = bits;
+  }
+}
+
+@lazy const CURVE_P256 = new CurveParams(FIELD_P256, P256_N, P256_N0INV, P256_R2N, P256_B, P256_GX, P256_GY, P256_BITS);
+@lazy const CURVE_P384 = new CurveParams(FIELD_P384, P384_N, P384_N0INV, P384_R2N, P384_B, P384_GX, P384_GY, P384_BITS);
+@lazy const CURVE_P521 = new CurveParams(FIELD_P521, P521_N, P521_N0INV, P521_R2N, P521_B, P521_GX, P521_GY, P521_BITS);
+
+function paramsOf(c: Curve): CurveParams {
+  return c == Curve.P256 ? CURVE_P256 : c == Curve.P384 ? CURVE_P384 : CURVE_P521;
+}
 
 /** An imported public key: the curve and its window table. Immutable after import. */
 export class EcPublicKey {
@@ -81,24 +101,17 @@ export class EcPublicKey {
   }
 }
 
-function makeTable<F>(f: F, x: usize, y: usize, bits: i32, entries: i32): StaticArray<u32> | null {
+function makeTable(f: Field, x: usize, y: usize, bits: i32, entries: i32): StaticArray<u32> | null {
   let table = new StaticArray<u32>(SEGMENTS * entries * 2 * f.words);
-  if (!buildTable<F>(f, changetype<usize>(table), x, y, SEGMENTS, segBitsOf(bits), entries)) return null;
+  if (!buildTable(f, changetype<usize>(table), x, y, SEGMENTS, segBitsOf(bits), entries)) return null;
   return table;
 }
 
 // The base-point table of a curve, built once.
-function baseTable(curve: Curve): StaticArray<u32> | null {
-  if (curve == Curve.P256) {
-    if (gTable256 === null) gTable256 = makeTable<FieldP256>(F256, P256_GX, P256_GY, P256_BITS, G_ENTRIES);
-    return gTable256;
-  }
-  if (curve == Curve.P384) {
-    if (gTable384 === null) gTable384 = makeTable<FieldP384>(F384, P384_GX, P384_GY, P384_BITS, G_ENTRIES);
-    return gTable384;
-  }
-  if (gTable521 === null) gTable521 = makeTable<FieldP521>(F521, P521_GX, P521_GY, P521_BITS, G_ENTRIES);
-  return gTable521;
+function baseTable(cp: CurveParams): StaticArray<u32> | null {
+  let t = cp.gTable;
+  if (t === null) cp.gTable = t = makeTable(cp.field, cp.gx, cp.gy, cp.bits, G_ENTRIES);
+  return t;
 }
 
 /**
@@ -109,21 +122,16 @@ function baseTable(curve: Curve): StaticArray<u32> | null {
 export function importEcPublicKey(curve: Curve, x: Uint8Array, y: Uint8Array): EcPublicKey | null {
   let len = curveByteLength(curve);
   if (len == 0 || x.length != len || y.length != len) return null;
-  if (baseTable(curve) === null) return null;
-  let table: StaticArray<u32> | null = null;
-  if (curve == Curve.P256) table = importWith<FieldP256>(F256, x, y, P256_P, P256_B, P256_BITS);
-  else if (curve == Curve.P384) table = importWith<FieldP384>(F384, x, y, P384_P, P384_B, P384_BITS);
-  else table = importWith<FieldP521>(F521, x, y, P521_P, P521_B, P521_BITS);
-  if (table === null) return null;
-  return new EcPublicKey(curve, table);
-}
-
-function importWith<F>(f: F, x: Uint8Array, y: Uint8Array, p: usize, b: usize, bits: i32): StaticArray<u32> | null {
+  let cp = paramsOf(curve);
+  if (baseTable(cp) === null) return null;
+  let f = cp.field;
   let nw = f.words;
   if (!wordsFromBytes(X_W, x.dataStart, x.length, nw) || !wordsFromBytes(Y_W, y.dataStart, y.length, nw)) return null;
-  if (cmpWords(X_W, p, nw) >= 0 || cmpWords(Y_W, p, nw) >= 0) return null;
-  if (!isOnCurve<F>(f, X_W, Y_W, b)) return null;
-  return makeTable<F>(f, X_W, Y_W, bits, Q_ENTRIES);
+  if (cmpWords(X_W, f.p, nw) >= 0 || cmpWords(Y_W, f.p, nw) >= 0) return null;
+  if (!isOnCurve(f, X_W, Y_W, cp.b)) return null;
+  let table = makeTable(f, X_W, Y_W, cp.bits, Q_ENTRIES);
+  if (table === null) return null;
+  return new EcPublicKey(curve, table);
 }
 
 /**
@@ -135,19 +143,11 @@ export function verifyEcdsa(key: EcPublicKey, hash: HashAlg, msg: usize, msgLen:
   let hlen = hashLength(hash);
   let len = curveByteLength(key.curve);
   if (hlen == 0 || len == 0 || msgLen < 0 || sigLen != 2 * len) return false;
-  let g = baseTable(key.curve);
+  let cp = paramsOf(key.curve);
+  let g = baseTable(cp);
   if (g === null) return false;
   digestInto(hash, msg, msgLen, DIGEST);
-  let gt = changetype<usize>(g);
-  let qt = changetype<usize>(key.table);
-  let c = key.curve;
-  if (c == Curve.P256) {
-    return verifyWith<FieldP256>(F256, qt, gt, hlen, sig, len, P256_P, P256_N, P256_N0INV, P256_R2N, P256_BITS);
-  }
-  if (c == Curve.P384) {
-    return verifyWith<FieldP384>(F384, qt, gt, hlen, sig, len, P384_P, P384_N, P384_N0INV, P384_R2N, P384_BITS);
-  }
-  return verifyWith<FieldP521>(F521, qt, gt, hlen, sig, len, P521_P, P521_N, P521_N0INV, P521_R2N, P521_BITS);
+  return verifyWith(cp, changetype<usize>(key.table), changetype<usize>(g), hlen, sig, len);
 }
 
 // True if 0 < v < n.
@@ -155,9 +155,10 @@ export function verifyEcdsa(key: EcPublicKey, hash: HashAlg, msg: usize, msgLen:
   return !isZeroWords(v, nw) && cmpWords(v, n, nw) < 0;
 }
 
-function verifyWith<F>(f: F, qTable: usize, gTable: usize, hlen: i32, sig: usize, len: i32,
-  p: usize, n: usize, n0inv: u32, r2n: usize, bits: i32): bool {
+function verifyWith(cp: CurveParams, qTable: usize, gTable: usize, hlen: i32, sig: usize, len: i32): bool {
+  let f = cp.field;
   let nw = f.words;
+  let p = f.p, n = cp.n, n0inv = cp.n0inv, r2n = cp.r2n, bits = cp.bits;
   wordsFromBytes(R_W, sig, len, nw); // len <= 4 nw: always fits
   wordsFromBytes(S_W, sig + <usize>len, len, nw);
   if (!inScalarRange(R_W, n, nw) || !inScalarRange(S_W, n, nw)) return false;
@@ -178,7 +179,7 @@ function verifyWith<F>(f: F, qTable: usize, gTable: usize, hlen: i32, sig: usize
   let segBits = segBitsOf(bits);
   wnaf(DIGITS_G, U1_W, nw, G_WINDOW, SEGMENTS * segBits);
   wnaf(DIGITS_Q, U2_W, nw, Q_WINDOW, SEGMENTS * segBits);
-  if (!doubleScalarMul<F>(f, ACC, DIGITS_G, gTable, G_ENTRIES, DIGITS_Q, qTable, Q_ENTRIES, SEGMENTS, segBits)) {
+  if (!doubleScalarMul(f, ACC, DIGITS_G, gTable, G_ENTRIES, DIGITS_Q, qTable, Q_ENTRIES, SEGMENTS, segBits)) {
     return false;
   }
 
@@ -187,10 +188,10 @@ function verifyWith<F>(f: F, qTable: usize, gTable: usize, hlen: i32, sig: usize
   let fb = <usize>nw << 2;
   f.sqr(Z2_W, ACC + 2 * fb);
   f.mul(T_W, R_W, Z2_W);
-  if (feEqual<F>(f, T_W, ACC)) return true;
+  if (feEqual(f, T_W, ACC)) return true;
   if (addWords(RN_W, R_W, n, nw) == 0 && cmpWords(RN_W, p, nw) < 0) {
     f.mul(T_W, RN_W, Z2_W);
-    if (feEqual<F>(f, T_W, ACC)) return true;
+    if (feEqual(f, T_W, ACC)) return true;
   }
   return false;
 }

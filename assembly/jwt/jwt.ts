@@ -21,7 +21,6 @@ const TOKEN_JSON_LIMITS = tokenJsonLimits();
 const TWO_POW_64: f64 = 18446744073709551616.0;
 
 export class Jwt {
-  token: string = "";
   /** UTF-8 bytes of the whole token; the signing input is its first `signedLength` bytes. */
   bytes: Uint8Array = new Uint8Array(0);
   signedLength: i32 = 0;
@@ -63,11 +62,13 @@ function readTime(payload: JsonValue, name: string, notInteger: Status, outOfRan
  * parses there; here the token must be exactly three non-empty segments separated by two dots.
  */
 export function parseJwt(token: string, out: Jwt, payloadIsJwt: bool = true): Status {
-  out.token = token;
-  const enc = String.UTF8.encode(token);
-  const n = enc.byteLength;
+  return parseJwtBytes(Uint8Array.wrap(String.UTF8.encode(token)), out, payloadIsJwt);
+}
+
+/** parseJwt over the token's bytes as the request carried them; `out.bytes` becomes `bytes` (no copy). */
+export function parseJwtBytes(bytes: Uint8Array, out: Jwt, payloadIsJwt: bool = true): Status {
+  const n = bytes.length;
   if (n == 0 || n > MAX_TOKEN_BYTES) return Status.JwtBadFormat;
-  const bytes = Uint8Array.wrap(enc);
   out.bytes = bytes;
   const base = bytes.dataStart;
   let dot1 = -1;

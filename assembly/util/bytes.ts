@@ -98,3 +98,41 @@ export function decodeText(p: usize, n: i32): string {
   }
   return changetype<string>(out);
 }
+
+/** Whether the `n` bytes at `a` and `b` are equal: 16 (SIMD) or 8 bytes at a time, any alignment. */
+export function bytesEqual(a: usize, b: usize, n: i32): bool {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) {
+    for (; i + 16 <= n; i += 16) {
+      if (!i8x16.all_true(i8x16.eq(v128.load(a + <usize>i), v128.load(b + <usize>i)))) return false;
+    }
+  }
+  for (; i + 8 <= n; i += 8) {
+    if (load<u64>(a + <usize>i) != load<u64>(b + <usize>i)) return false;
+  }
+  for (; i < n; i++) {
+    if (load<u8>(a + <usize>i) != load<u8>(b + <usize>i)) return false;
+  }
+  return true;
+}
+
+/** The end of the run of JWT characters ([A-Za-z0-9-_.]) that starts at `from` in the `n` bytes at `p`. */
+export function jwtRunEnd(p: usize, from: i32, n: i32): i32 {
+  let i = from;
+  if (ASC_FEATURE_SIMD) {
+    const a = i8x16.splat(0x61);
+    const z26 = i8x16.splat(26);
+    const d0 = i8x16.splat(0x30);
+    const d10 = i8x16.splat(10);
+    const lower = i8x16.splat(0x20);
+    for (; i + 16 <= n; i += 16) {
+      const v = v128.load(p + <usize>i);
+      const letter = i8x16.lt_u(i8x16.sub(v128.or(v, lower), a), z26);
+      const digit = i8x16.lt_u(i8x16.sub(v, d0), d10);
+      const other = v128.or(v128.or(i8x16.eq(v, i8x16.splat(0x2d)), i8x16.eq(v, i8x16.splat(0x5f))), i8x16.eq(v, i8x16.splat(0x2e)));
+      if (!i8x16.all_true(v128.or(v128.or(letter, digit), other))) break;
+    }
+  }
+  while (i < n && isJwtChar(<i32>load<u8>(p + <usize>i))) i++;
+  return i;
+}

@@ -154,9 +154,9 @@ test("the cache is bounded in entries (LRU) and can be turned off", async () => 
 
 test("the byte budget bounds the cache too", async () => {
   const ts = [1, 2, 3].map((i) => sign(key, { iss: "a", sub: `s${i}`, pad: "y".repeat(900) }));
-  // Each entry costs 4 x the token's length (its text as the key, its UTF-8 copy, the parsed claims) + 256
-  // + the key's identity (well under 500 characters): two fit in this budget, not three.
-  const entry = 4 * ts[0].length + 256;
+  // Each entry costs 2 x the token's length (its bytes, which are also the key, and the parsed claims) +
+  // 256 + the key's identity (well under 500 characters): two fit in this budget, not three.
+  const entry = 2 * ts[0].length + 256;
   const g = await startGateway({ jwtRules: [{ issuer: "a", jwks: jwksOf(key) }], tokenCache: { maxBytes: 2 * entry + 1000 } }, backend.url, { workers: 1 });
   try {
     for (const t of ts) expect((await send(g, t)).status).toBe(200);

@@ -87,16 +87,17 @@ async function leaseModule(): Promise<Uint8Array> {
 
 test("two worker VMs contend for a lease with get + CAS set: exactly one wins, the other gets CasMismatch", async () => {
   const t = await startGateway(await leaseModule(), { upstream: up.url, workers: 2, vmId: "lease-test", manualClock: true });
-  // Worker 0 configured first: NotFound (1) there, Ok (0) on worker 1.
-  expect(t.wasmLogs()).toEqual(["wasm log lease-test: configure 1", "wasm log lease-test: configure 0"]);
+  // The configuration canary is configured first (NotFound (1): it creates the lease and is "a", then
+  // is killed); the workers find it (Ok, 0) and are both "b".
+  expect(t.wasmLogs()).toEqual(["wasm log lease-test: configure 1", "wasm log lease-test: configure 0", "wasm log lease-test: configure 0"]);
   await t.gw.advance(1000); // both read "free" and keep the same cas
-  expect(t.wasmLogs().slice(2)).toEqual(["wasm log lease-test: saw free", "wasm log lease-test: saw free"]);
+  expect(t.wasmLogs().slice(3)).toEqual(["wasm log lease-test: saw free", "wasm log lease-test: saw free"]);
   await t.gw.advance(1000); // both try to take it with that cas
-  expect(t.wasmLogs().slice(4)).toEqual([
-    "wasm log lease-test: set 0", // worker 0 ("a") wins
-    "wasm log lease-test: lease held-by-a",
+  expect(t.wasmLogs().slice(5)).toEqual([
+    "wasm log lease-test: set 0", // worker 0 wins
+    "wasm log lease-test: lease held-by-b",
     "wasm log lease-test: set 8", // worker 1: CasMismatch
-    "wasm log lease-test: lease held-by-a",
+    "wasm log lease-test: lease held-by-b",
   ]);
   await t.gw.close();
 });
@@ -104,9 +105,10 @@ test("two worker VMs contend for a lease with get + CAS set: exactly one wins, t
 const pairs = (list: string[][]): Buffer => serializePairs(list.map(([k, v]) => [Buffer.from(k), Buffer.from(v)] as [Buffer, Buffer]));
 
 /**
- * The VM that finds "owner" missing at configure writes owner = "first" and is "a"; ticks every
- * 1000 ms log "tick a" / "tick b"; a's first tick starts a call-out to cluster "jwks" (its response is
- * logged as "response"). Requests answer with the shared "owner" value.
+ * Ticks every 1000 ms; at its first tick, the VM that finds "owner" missing writes owner = "first" and
+ * is "a" (at the tick, not in on_configure, where the configuration canary would take it); ticks log
+ * "tick a" / "tick b"; a's first tick starts a call-out to cluster "jwks" (its response is logged as
+ * "response"). Requests answer with the shared "owner" value.
  */
 async function crashModule(): Promise<Uint8Array> {
   const d = new Data({
@@ -125,14 +127,16 @@ async function crashModule(): Promise<Uint8Array> {
   });
   return fixture(
     d,
-    `(global $a (mut i32) (i32.const 0)) (global $fetched (mut i32) (i32.const 0))
+    `(global $a (mut i32) (i32.const 0)) (global $fetched (mut i32) (i32.const 0)) (global $claimed (mut i32) (i32.const 0))
      (func (export "proxy_on_configure") (param i32 i32) (result i32)
-       (if (i32.eq (call $get_shared ${d.ref("owner")} (i32.const 0) (i32.const 4) (i32.const 8)) (i32.const 1)) (then
-         (drop (call $set_shared ${d.ref("owner")} ${d.ref("first")} (i32.const 0)))
-         (global.set $a (i32.const 1))))
        (drop (call $set_tick (i32.const 1000)))
        (i32.const 1))
      (func (export "proxy_on_tick") (param $root i32)
+       (if (i32.eqz (global.get $claimed)) (then
+         (global.set $claimed (i32.const 1))
+         (if (i32.eq (call $get_shared ${d.ref("owner")} (i32.const 0) (i32.const 4) (i32.const 8)) (i32.const 1)) (then
+           (drop (call $set_shared ${d.ref("owner")} ${d.ref("first")} (i32.const 0)))
+           (global.set $a (i32.const 1))))))
        (if (global.get $a)
          (then (drop (call $log (i32.const 2) ${d.ref("ta")})))
          (else (drop (call $log (i32.const 2) ${d.ref("tb")}))))

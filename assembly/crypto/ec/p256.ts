@@ -43,327 +43,323 @@ export const P256_BITS: i32 = 256;
 /** -n^-1 mod 2^32. */
 export const P256_N0INV: u32 = 0xee00bc4f;
 
-/** Field operations mod p; r may alias a or b. Used as a type argument by the point arithmetic. */
-export class FieldP256 {
-  @inline get words(): i32 { return 8; }
-  @inline get p(): usize { return P256_P; }
+// Field operations mod p; r may alias a or b. Called through Field (ec/field.ts).
 
-  /** r = a * b mod p. */
-  mul(r: usize, a: usize, b: usize): void {
-    let a0 = <u64>load<u32>(a, 0);
-    let a1 = <u64>load<u32>(a, 4);
-    let a2 = <u64>load<u32>(a, 8);
-    let a3 = <u64>load<u32>(a, 12);
-    let a4 = <u64>load<u32>(a, 16);
-    let a5 = <u64>load<u32>(a, 20);
-    let a6 = <u64>load<u32>(a, 24);
-    let a7 = <u64>load<u32>(a, 28);
-    let b0 = <u64>load<u32>(b, 0);
-    let b1 = <u64>load<u32>(b, 4);
-    let b2 = <u64>load<u32>(b, 8);
-    let b3 = <u64>load<u32>(b, 12);
-    let b4 = <u64>load<u32>(b, 16);
-    let b5 = <u64>load<u32>(b, 20);
-    let b6 = <u64>load<u32>(b, 24);
-    let b7 = <u64>load<u32>(b, 28);
-    // Column k sums the 32x32-bit products a_i b_(k-i), split into low and high halves so nothing overflows.
-    let lo: u64, hi: u64, x: u64, c: u64 = 0;
-    x = a0 * b0; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    lo += c; let w0 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a0 * b1; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a1 * b0; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w1 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a0 * b2; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a1 * b1; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a2 * b0; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w2 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a0 * b3; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a1 * b2; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a2 * b1; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a3 * b0; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w3 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a0 * b4; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a1 * b3; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a2 * b2; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a3 * b1; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a4 * b0; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w4 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a0 * b5; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a1 * b4; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a2 * b3; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a3 * b2; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a4 * b1; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a5 * b0; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w5 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a0 * b6; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a1 * b5; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a2 * b4; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a3 * b3; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a4 * b2; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a5 * b1; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a6 * b0; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w6 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a0 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a1 * b6; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a2 * b5; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a3 * b4; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a4 * b3; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a5 * b2; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a6 * b1; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a7 * b0; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w7 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a1 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a2 * b6; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a3 * b5; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a4 * b4; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a5 * b3; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a6 * b2; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a7 * b1; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w8 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a2 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a3 * b6; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a4 * b5; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a5 * b4; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a6 * b3; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a7 * b2; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w9 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a3 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a4 * b6; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a5 * b5; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a6 * b4; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a7 * b3; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w10 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a4 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a5 * b6; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a6 * b5; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a7 * b4; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w11 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a5 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a6 * b6; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a7 * b5; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w12 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a6 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a7 * b6; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w13 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a7 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    lo += c; let w14 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    let w15 = c;
-    // Product = L + H 2^256; each output word is its low word plus a signed combination of the high
-    // words (2^256 = c mod p applied until no position is >= 8), then carries are propagated.
-    let t: i64 = 0;
-    t = <i64>w0 + <i64>w8 + <i64>w9 - <i64>w11 - <i64>w12 - <i64>w13 - <i64>w14; let o0 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>w1 + <i64>w9 + <i64>w10 - <i64>w12 - <i64>w13 - <i64>w14 - <i64>w15; let o1 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>w2 + <i64>w10 + <i64>w11 - <i64>w13 - <i64>w14 - <i64>w15; let o2 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>w3 - <i64>w8 - <i64>w9 + <i64>w11 * 2 + <i64>w12 * 2 + <i64>w13 - <i64>w15; let o3 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>w4 - <i64>w9 - <i64>w10 + <i64>w12 * 2 + <i64>w13 * 2 + <i64>w14; let o4 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>w5 - <i64>w10 - <i64>w11 + <i64>w13 * 2 + <i64>w14 * 2 + <i64>w15; let o5 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>w6 - <i64>w8 - <i64>w9 + <i64>w13 + <i64>w14 * 3 + <i64>w15 * 2; let o6 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>w7 + <i64>w8 - <i64>w10 - <i64>w11 - <i64>w12 - <i64>w13 + <i64>w15 * 3; let o7 = t & 0xFFFFFFFF;
+/** r = a * b mod p. */
+export function p256Mul(r: usize, a: usize, b: usize): void {
+  let a0 = <u64>load<u32>(a, 0);
+  let a1 = <u64>load<u32>(a, 4);
+  let a2 = <u64>load<u32>(a, 8);
+  let a3 = <u64>load<u32>(a, 12);
+  let a4 = <u64>load<u32>(a, 16);
+  let a5 = <u64>load<u32>(a, 20);
+  let a6 = <u64>load<u32>(a, 24);
+  let a7 = <u64>load<u32>(a, 28);
+  let b0 = <u64>load<u32>(b, 0);
+  let b1 = <u64>load<u32>(b, 4);
+  let b2 = <u64>load<u32>(b, 8);
+  let b3 = <u64>load<u32>(b, 12);
+  let b4 = <u64>load<u32>(b, 16);
+  let b5 = <u64>load<u32>(b, 20);
+  let b6 = <u64>load<u32>(b, 24);
+  let b7 = <u64>load<u32>(b, 28);
+  // Column k sums the 32x32-bit products a_i b_(k-i), split into low and high halves so nothing overflows.
+  let lo: u64, hi: u64, x: u64, c: u64 = 0;
+  x = a0 * b0; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  lo += c; let w0 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a0 * b1; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a1 * b0; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w1 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a0 * b2; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a1 * b1; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a2 * b0; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w2 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a0 * b3; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a1 * b2; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a2 * b1; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a3 * b0; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w3 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a0 * b4; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a1 * b3; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a2 * b2; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a3 * b1; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a4 * b0; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w4 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a0 * b5; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a1 * b4; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a2 * b3; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a3 * b2; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a4 * b1; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a5 * b0; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w5 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a0 * b6; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a1 * b5; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a2 * b4; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a3 * b3; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a4 * b2; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a5 * b1; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a6 * b0; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w6 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a0 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a1 * b6; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a2 * b5; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a3 * b4; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a4 * b3; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a5 * b2; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a6 * b1; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a7 * b0; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w7 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a1 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a2 * b6; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a3 * b5; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a4 * b4; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a5 * b3; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a6 * b2; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a7 * b1; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w8 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a2 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a3 * b6; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a4 * b5; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a5 * b4; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a6 * b3; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a7 * b2; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w9 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a3 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a4 * b6; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a5 * b5; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a6 * b4; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a7 * b3; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w10 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a4 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a5 * b6; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a6 * b5; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a7 * b4; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w11 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a5 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a6 * b6; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a7 * b5; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w12 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a6 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a7 * b6; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w13 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a7 * b7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  lo += c; let w14 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  let w15 = c;
+  // Product = L + H 2^256; each output word is its low word plus a signed combination of the high
+  // words (2^256 = c mod p applied until no position is >= 8), then carries are propagated.
+  let t: i64 = 0;
+  t = <i64>w0 + <i64>w8 + <i64>w9 - <i64>w11 - <i64>w12 - <i64>w13 - <i64>w14; let o0 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>w1 + <i64>w9 + <i64>w10 - <i64>w12 - <i64>w13 - <i64>w14 - <i64>w15; let o1 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>w2 + <i64>w10 + <i64>w11 - <i64>w13 - <i64>w14 - <i64>w15; let o2 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>w3 - <i64>w8 - <i64>w9 + <i64>w11 * 2 + <i64>w12 * 2 + <i64>w13 - <i64>w15; let o3 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>w4 - <i64>w9 - <i64>w10 + <i64>w12 * 2 + <i64>w13 * 2 + <i64>w14; let o4 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>w5 - <i64>w10 - <i64>w11 + <i64>w13 * 2 + <i64>w14 * 2 + <i64>w15; let o5 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>w6 - <i64>w8 - <i64>w9 + <i64>w13 + <i64>w14 * 3 + <i64>w15 * 2; let o6 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>w7 + <i64>w8 - <i64>w10 - <i64>w11 - <i64>w12 - <i64>w13 + <i64>w15 * 3; let o7 = t & 0xFFFFFFFF;
+  t >>= 32;
+  // The signed carry t stands for t 2^256 = t c mod p: fold it back (at most three rounds).
+  while (t != 0) {
+    let k = t;
+    t = o0 + k; o0 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o1; o1 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o2; o2 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o3 - k; o3 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o4; o4 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o5; o5 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o6 - k; o6 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o7 + k; o7 = t & 0xFFFFFFFF;
     t >>= 32;
-    // The signed carry t stands for t 2^256 = t c mod p: fold it back (at most three rounds).
-    while (t != 0) {
-      let k = t;
-      t = o0 + k; o0 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o1; o1 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o2; o2 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o3 - k; o3 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o4; o4 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o5; o5 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o6 - k; o6 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o7 + k; o7 = t & 0xFFFFFFFF;
-      t >>= 32;
-    }
-    store<u32>(r, <u32>o0, 0);
-    store<u32>(r, <u32>o1, 4);
-    store<u32>(r, <u32>o2, 8);
-    store<u32>(r, <u32>o3, 12);
-    store<u32>(r, <u32>o4, 16);
-    store<u32>(r, <u32>o5, 20);
-    store<u32>(r, <u32>o6, 24);
-    store<u32>(r, <u32>o7, 28);
   }
+  store<u32>(r, <u32>o0, 0);
+  store<u32>(r, <u32>o1, 4);
+  store<u32>(r, <u32>o2, 8);
+  store<u32>(r, <u32>o3, 12);
+  store<u32>(r, <u32>o4, 16);
+  store<u32>(r, <u32>o5, 20);
+  store<u32>(r, <u32>o6, 24);
+  store<u32>(r, <u32>o7, 28);
+}
 
-  /** r = a^2 mod p. */
-  sqr(r: usize, a: usize): void {
-    let a0 = <u64>load<u32>(a, 0);
-    let a1 = <u64>load<u32>(a, 4);
-    let a2 = <u64>load<u32>(a, 8);
-    let a3 = <u64>load<u32>(a, 12);
-    let a4 = <u64>load<u32>(a, 16);
-    let a5 = <u64>load<u32>(a, 20);
-    let a6 = <u64>load<u32>(a, 24);
-    let a7 = <u64>load<u32>(a, 28);
-    // Column k sums the 32x32-bit products a_i b_(k-i), split into low and high halves so nothing overflows.
-    let lo: u64, hi: u64, x: u64, c: u64 = 0;
-    lo = 0; hi = 0;
-    x = a0 * a0; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w0 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a0 * a1; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    lo <<= 1; hi <<= 1;
-    lo += c; let w1 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a0 * a2; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    lo <<= 1; hi <<= 1;
-    x = a1 * a1; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w2 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a0 * a3; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a1 * a2; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo <<= 1; hi <<= 1;
-    lo += c; let w3 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a0 * a4; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a1 * a3; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo <<= 1; hi <<= 1;
-    x = a2 * a2; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w4 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a0 * a5; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a1 * a4; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a2 * a3; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo <<= 1; hi <<= 1;
-    lo += c; let w5 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a0 * a6; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a1 * a5; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a2 * a4; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo <<= 1; hi <<= 1;
-    x = a3 * a3; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w6 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a0 * a7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a1 * a6; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a2 * a5; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a3 * a4; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo <<= 1; hi <<= 1;
-    lo += c; let w7 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a1 * a7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a2 * a6; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a3 * a5; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo <<= 1; hi <<= 1;
-    x = a4 * a4; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w8 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a2 * a7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a3 * a6; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    x = a4 * a5; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo <<= 1; hi <<= 1;
-    lo += c; let w9 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a3 * a7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a4 * a6; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo <<= 1; hi <<= 1;
-    x = a5 * a5; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w10 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a4 * a7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    x = a5 * a6; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo <<= 1; hi <<= 1;
-    lo += c; let w11 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a5 * a7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    lo <<= 1; hi <<= 1;
-    x = a6 * a6; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w12 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    x = a6 * a7; lo = x & 0xFFFFFFFF; hi = x >> 32;
-    lo <<= 1; hi <<= 1;
-    lo += c; let w13 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    lo = 0; hi = 0;
-    x = a7 * a7; lo += x & 0xFFFFFFFF; hi += x >> 32;
-    lo += c; let w14 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
-    let w15 = c;
-    // Product = L + H 2^256; each output word is its low word plus a signed combination of the high
-    // words (2^256 = c mod p applied until no position is >= 8), then carries are propagated.
-    let t: i64 = 0;
-    t = <i64>w0 + <i64>w8 + <i64>w9 - <i64>w11 - <i64>w12 - <i64>w13 - <i64>w14; let o0 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>w1 + <i64>w9 + <i64>w10 - <i64>w12 - <i64>w13 - <i64>w14 - <i64>w15; let o1 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>w2 + <i64>w10 + <i64>w11 - <i64>w13 - <i64>w14 - <i64>w15; let o2 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>w3 - <i64>w8 - <i64>w9 + <i64>w11 * 2 + <i64>w12 * 2 + <i64>w13 - <i64>w15; let o3 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>w4 - <i64>w9 - <i64>w10 + <i64>w12 * 2 + <i64>w13 * 2 + <i64>w14; let o4 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>w5 - <i64>w10 - <i64>w11 + <i64>w13 * 2 + <i64>w14 * 2 + <i64>w15; let o5 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>w6 - <i64>w8 - <i64>w9 + <i64>w13 + <i64>w14 * 3 + <i64>w15 * 2; let o6 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>w7 + <i64>w8 - <i64>w10 - <i64>w11 - <i64>w12 - <i64>w13 + <i64>w15 * 3; let o7 = t & 0xFFFFFFFF;
+/** r = a^2 mod p. */
+export function p256Sqr(r: usize, a: usize): void {
+  let a0 = <u64>load<u32>(a, 0);
+  let a1 = <u64>load<u32>(a, 4);
+  let a2 = <u64>load<u32>(a, 8);
+  let a3 = <u64>load<u32>(a, 12);
+  let a4 = <u64>load<u32>(a, 16);
+  let a5 = <u64>load<u32>(a, 20);
+  let a6 = <u64>load<u32>(a, 24);
+  let a7 = <u64>load<u32>(a, 28);
+  // Column k sums the 32x32-bit products a_i b_(k-i), split into low and high halves so nothing overflows.
+  let lo: u64, hi: u64, x: u64, c: u64 = 0;
+  lo = 0; hi = 0;
+  x = a0 * a0; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w0 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a0 * a1; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  lo <<= 1; hi <<= 1;
+  lo += c; let w1 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a0 * a2; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  lo <<= 1; hi <<= 1;
+  x = a1 * a1; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w2 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a0 * a3; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a1 * a2; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo <<= 1; hi <<= 1;
+  lo += c; let w3 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a0 * a4; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a1 * a3; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo <<= 1; hi <<= 1;
+  x = a2 * a2; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w4 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a0 * a5; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a1 * a4; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a2 * a3; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo <<= 1; hi <<= 1;
+  lo += c; let w5 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a0 * a6; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a1 * a5; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a2 * a4; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo <<= 1; hi <<= 1;
+  x = a3 * a3; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w6 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a0 * a7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a1 * a6; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a2 * a5; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a3 * a4; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo <<= 1; hi <<= 1;
+  lo += c; let w7 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a1 * a7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a2 * a6; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a3 * a5; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo <<= 1; hi <<= 1;
+  x = a4 * a4; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w8 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a2 * a7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a3 * a6; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  x = a4 * a5; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo <<= 1; hi <<= 1;
+  lo += c; let w9 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a3 * a7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a4 * a6; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo <<= 1; hi <<= 1;
+  x = a5 * a5; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w10 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a4 * a7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  x = a5 * a6; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo <<= 1; hi <<= 1;
+  lo += c; let w11 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a5 * a7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  lo <<= 1; hi <<= 1;
+  x = a6 * a6; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w12 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  x = a6 * a7; lo = x & 0xFFFFFFFF; hi = x >> 32;
+  lo <<= 1; hi <<= 1;
+  lo += c; let w13 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  lo = 0; hi = 0;
+  x = a7 * a7; lo += x & 0xFFFFFFFF; hi += x >> 32;
+  lo += c; let w14 = lo & 0xFFFFFFFF; c = (lo >> 32) + hi;
+  let w15 = c;
+  // Product = L + H 2^256; each output word is its low word plus a signed combination of the high
+  // words (2^256 = c mod p applied until no position is >= 8), then carries are propagated.
+  let t: i64 = 0;
+  t = <i64>w0 + <i64>w8 + <i64>w9 - <i64>w11 - <i64>w12 - <i64>w13 - <i64>w14; let o0 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>w1 + <i64>w9 + <i64>w10 - <i64>w12 - <i64>w13 - <i64>w14 - <i64>w15; let o1 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>w2 + <i64>w10 + <i64>w11 - <i64>w13 - <i64>w14 - <i64>w15; let o2 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>w3 - <i64>w8 - <i64>w9 + <i64>w11 * 2 + <i64>w12 * 2 + <i64>w13 - <i64>w15; let o3 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>w4 - <i64>w9 - <i64>w10 + <i64>w12 * 2 + <i64>w13 * 2 + <i64>w14; let o4 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>w5 - <i64>w10 - <i64>w11 + <i64>w13 * 2 + <i64>w14 * 2 + <i64>w15; let o5 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>w6 - <i64>w8 - <i64>w9 + <i64>w13 + <i64>w14 * 3 + <i64>w15 * 2; let o6 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>w7 + <i64>w8 - <i64>w10 - <i64>w11 - <i64>w12 - <i64>w13 + <i64>w15 * 3; let o7 = t & 0xFFFFFFFF;
+  t >>= 32;
+  // The signed carry t stands for t 2^256 = t c mod p: fold it back (at most three rounds).
+  while (t != 0) {
+    let k = t;
+    t = o0 + k; o0 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o1; o1 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o2; o2 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o3 - k; o3 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o4; o4 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o5; o5 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o6 - k; o6 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o7 + k; o7 = t & 0xFFFFFFFF;
     t >>= 32;
-    // The signed carry t stands for t 2^256 = t c mod p: fold it back (at most three rounds).
-    while (t != 0) {
-      let k = t;
-      t = o0 + k; o0 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o1; o1 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o2; o2 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o3 - k; o3 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o4; o4 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o5; o5 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o6 - k; o6 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o7 + k; o7 = t & 0xFFFFFFFF;
-      t >>= 32;
-    }
-    store<u32>(r, <u32>o0, 0);
-    store<u32>(r, <u32>o1, 4);
-    store<u32>(r, <u32>o2, 8);
-    store<u32>(r, <u32>o3, 12);
-    store<u32>(r, <u32>o4, 16);
-    store<u32>(r, <u32>o5, 20);
-    store<u32>(r, <u32>o6, 24);
-    store<u32>(r, <u32>o7, 28);
   }
+  store<u32>(r, <u32>o0, 0);
+  store<u32>(r, <u32>o1, 4);
+  store<u32>(r, <u32>o2, 8);
+  store<u32>(r, <u32>o3, 12);
+  store<u32>(r, <u32>o4, 16);
+  store<u32>(r, <u32>o5, 20);
+  store<u32>(r, <u32>o6, 24);
+  store<u32>(r, <u32>o7, 28);
+}
 
-  /** r = a + b mod p. */
-  add(r: usize, a: usize, b: usize): void {
-    let t: i64 = 0;
-    t = <i64>load<u32>(a, 0) + <i64>load<u32>(b, 0); let o0 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>load<u32>(a, 4) + <i64>load<u32>(b, 4); let o1 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>load<u32>(a, 8) + <i64>load<u32>(b, 8); let o2 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>load<u32>(a, 12) + <i64>load<u32>(b, 12); let o3 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>load<u32>(a, 16) + <i64>load<u32>(b, 16); let o4 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>load<u32>(a, 20) + <i64>load<u32>(b, 20); let o5 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>load<u32>(a, 24) + <i64>load<u32>(b, 24); let o6 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>load<u32>(a, 28) + <i64>load<u32>(b, 28); let o7 = t & 0xFFFFFFFF;
+/** r = a + b mod p. */
+export function p256Add(r: usize, a: usize, b: usize): void {
+  let t: i64 = 0;
+  t = <i64>load<u32>(a, 0) + <i64>load<u32>(b, 0); let o0 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>load<u32>(a, 4) + <i64>load<u32>(b, 4); let o1 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>load<u32>(a, 8) + <i64>load<u32>(b, 8); let o2 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>load<u32>(a, 12) + <i64>load<u32>(b, 12); let o3 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>load<u32>(a, 16) + <i64>load<u32>(b, 16); let o4 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>load<u32>(a, 20) + <i64>load<u32>(b, 20); let o5 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>load<u32>(a, 24) + <i64>load<u32>(b, 24); let o6 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>load<u32>(a, 28) + <i64>load<u32>(b, 28); let o7 = t & 0xFFFFFFFF;
+  t >>= 32;
+  // The signed carry t stands for t 2^256 = t c mod p: fold it back (at most three rounds).
+  while (t != 0) {
+    let k = t;
+    t = o0 + k; o0 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o1; o1 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o2; o2 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o3 - k; o3 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o4; o4 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o5; o5 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o6 - k; o6 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o7 + k; o7 = t & 0xFFFFFFFF;
     t >>= 32;
-    // The signed carry t stands for t 2^256 = t c mod p: fold it back (at most three rounds).
-    while (t != 0) {
-      let k = t;
-      t = o0 + k; o0 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o1; o1 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o2; o2 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o3 - k; o3 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o4; o4 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o5; o5 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o6 - k; o6 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o7 + k; o7 = t & 0xFFFFFFFF;
-      t >>= 32;
-    }
-    store<u32>(r, <u32>o0, 0);
-    store<u32>(r, <u32>o1, 4);
-    store<u32>(r, <u32>o2, 8);
-    store<u32>(r, <u32>o3, 12);
-    store<u32>(r, <u32>o4, 16);
-    store<u32>(r, <u32>o5, 20);
-    store<u32>(r, <u32>o6, 24);
-    store<u32>(r, <u32>o7, 28);
   }
+  store<u32>(r, <u32>o0, 0);
+  store<u32>(r, <u32>o1, 4);
+  store<u32>(r, <u32>o2, 8);
+  store<u32>(r, <u32>o3, 12);
+  store<u32>(r, <u32>o4, 16);
+  store<u32>(r, <u32>o5, 20);
+  store<u32>(r, <u32>o6, 24);
+  store<u32>(r, <u32>o7, 28);
+}
 
-  /** r = a - b mod p. */
-  sub(r: usize, a: usize, b: usize): void {
-    let t: i64 = 0;
-    t = <i64>load<u32>(a, 0) - <i64>load<u32>(b, 0); let o0 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>load<u32>(a, 4) - <i64>load<u32>(b, 4); let o1 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>load<u32>(a, 8) - <i64>load<u32>(b, 8); let o2 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>load<u32>(a, 12) - <i64>load<u32>(b, 12); let o3 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>load<u32>(a, 16) - <i64>load<u32>(b, 16); let o4 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>load<u32>(a, 20) - <i64>load<u32>(b, 20); let o5 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>load<u32>(a, 24) - <i64>load<u32>(b, 24); let o6 = t & 0xFFFFFFFF;
-    t = (t >> 32) + <i64>load<u32>(a, 28) - <i64>load<u32>(b, 28); let o7 = t & 0xFFFFFFFF;
+/** r = a - b mod p. */
+export function p256Sub(r: usize, a: usize, b: usize): void {
+  let t: i64 = 0;
+  t = <i64>load<u32>(a, 0) - <i64>load<u32>(b, 0); let o0 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>load<u32>(a, 4) - <i64>load<u32>(b, 4); let o1 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>load<u32>(a, 8) - <i64>load<u32>(b, 8); let o2 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>load<u32>(a, 12) - <i64>load<u32>(b, 12); let o3 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>load<u32>(a, 16) - <i64>load<u32>(b, 16); let o4 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>load<u32>(a, 20) - <i64>load<u32>(b, 20); let o5 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>load<u32>(a, 24) - <i64>load<u32>(b, 24); let o6 = t & 0xFFFFFFFF;
+  t = (t >> 32) + <i64>load<u32>(a, 28) - <i64>load<u32>(b, 28); let o7 = t & 0xFFFFFFFF;
+  t >>= 32;
+  // The signed carry t stands for t 2^256 = t c mod p: fold it back (at most three rounds).
+  while (t != 0) {
+    let k = t;
+    t = o0 + k; o0 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o1; o1 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o2; o2 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o3 - k; o3 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o4; o4 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o5; o5 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o6 - k; o6 = t & 0xFFFFFFFF;
+    t = (t >> 32) + o7 + k; o7 = t & 0xFFFFFFFF;
     t >>= 32;
-    // The signed carry t stands for t 2^256 = t c mod p: fold it back (at most three rounds).
-    while (t != 0) {
-      let k = t;
-      t = o0 + k; o0 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o1; o1 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o2; o2 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o3 - k; o3 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o4; o4 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o5; o5 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o6 - k; o6 = t & 0xFFFFFFFF;
-      t = (t >> 32) + o7 + k; o7 = t & 0xFFFFFFFF;
-      t >>= 32;
-    }
-    store<u32>(r, <u32>o0, 0);
-    store<u32>(r, <u32>o1, 4);
-    store<u32>(r, <u32>o2, 8);
-    store<u32>(r, <u32>o3, 12);
-    store<u32>(r, <u32>o4, 16);
-    store<u32>(r, <u32>o5, 20);
-    store<u32>(r, <u32>o6, 24);
-    store<u32>(r, <u32>o7, 28);
   }
+  store<u32>(r, <u32>o0, 0);
+  store<u32>(r, <u32>o1, 4);
+  store<u32>(r, <u32>o2, 8);
+  store<u32>(r, <u32>o3, 12);
+  store<u32>(r, <u32>o4, 16);
+  store<u32>(r, <u32>o5, 20);
+  store<u32>(r, <u32>o6, 24);
+  store<u32>(r, <u32>o7, 28);
 }

@@ -1,7 +1,8 @@
-// Point arithmetic on y^2 = x^3 - 3x + b in Jacobian coordinates, generic over a field class (FieldP256,
-// FieldP384, FieldP521), plus the affine window tables and the double-scalar multiplication u1*G + u2*Q.
+// Point arithmetic on y^2 = x^3 - 3x + b in Jacobian coordinates over a Field (P-256, P-384 or P-521),
+// plus the affine window tables and the double-scalar multiplication u1*G + u2*Q.
 // Module-level scratch only; nothing here allocates except buildTable (import time).
 import { cmpWords, copyWords, invMod, isZeroWords, setSmall, subWords } from "./words";
+import { Field } from "./field";
 
 // A Jacobian point (X, Y, Z) is three field elements of `words` words back to back; Z = 0 is infinity.
 // An affine table entry (x, y) is two. Scratch slots are 72 bytes (MAX_WORDS words, 8-byte aligned).
@@ -19,7 +20,7 @@ const SLOT: usize = 72;
 }
 
 /** r = a reduced to [0, p). */
-export function feCanonical<F>(f: F, r: usize, a: usize): void {
+export function feCanonical(f: Field, r: usize, a: usize): void {
   let nw = f.words;
   let p = f.p;
   copyWords(r, a, nw);
@@ -28,19 +29,19 @@ export function feCanonical<F>(f: F, r: usize, a: usize): void {
 }
 
 /** True if a = 0 mod p. */
-export function feIsZero<F>(f: F, a: usize): bool {
-  feCanonical<F>(f, CANON, a);
+export function feIsZero(f: Field, a: usize): bool {
+  feCanonical(f, CANON, a);
   return isZeroWords(CANON, f.words);
 }
 
 /** True if a = b mod p. */
-export function feEqual<F>(f: F, a: usize, b: usize): bool {
+export function feEqual(f: Field, a: usize, b: usize): bool {
   f.sub(DIFF, a, b);
-  return feIsZero<F>(f, DIFF);
+  return feIsZero(f, DIFF);
 }
 
 /** True if the affine (x, y), both canonical, satisfies y^2 = x^3 - 3x + b. */
-export function isOnCurve<F>(f: F, x: usize, y: usize, b: usize): bool {
+export function isOnCurve(f: Field, x: usize, y: usize, b: usize): bool {
   let t0 = tmp(0), t1 = tmp(1);
   f.sqr(t0, x);
   f.mul(t0, t0, x); // x^3
@@ -49,7 +50,7 @@ export function isOnCurve<F>(f: F, x: usize, y: usize, b: usize): bool {
   f.sub(t0, t0, t1);
   f.add(t0, t0, b);
   f.sqr(t1, y);
-  return feEqual<F>(f, t0, t1);
+  return feEqual(f, t0, t1);
 }
 
 @inline function setInfinity(r: usize, nw: i32): void {
@@ -60,7 +61,7 @@ export function isOnCurve<F>(f: F, x: usize, y: usize, b: usize): bool {
 }
 
 /** r = 2p (Jacobian, a = -3; "dbl-2001-b", 3M + 5S). r may alias p. Infinity doubles to infinity. */
-export function pointDouble<F>(f: F, r: usize, p: usize): void {
+export function pointDouble(f: Field, r: usize, p: usize): void {
   let fb = <usize>f.words << 2;
   let x = p, y = p + fb, z = p + 2 * fb;
   let t0 = tmp(0), t1 = tmp(1), t2 = tmp(2), t3 = tmp(3), t4 = tmp(4), t5 = tmp(5);
@@ -94,11 +95,11 @@ export function pointDouble<F>(f: F, r: usize, p: usize): void {
  * r = p + (qx, qy) with (qx, qy) affine ("madd-2004-hmv", 8M + 3S). r may alias p. Handles p = infinity,
  * p = q (doubles) and p = -q (infinity).
  */
-export function pointAddMixed<F>(f: F, r: usize, p: usize, qx: usize, qy: usize): void {
+export function pointAddMixed(f: Field, r: usize, p: usize, qx: usize, qy: usize): void {
   let nw = f.words;
   let fb = <usize>nw << 2;
   let x1 = p, y1 = p + fb, z1 = p + 2 * fb;
-  if (feIsZero<F>(f, z1)) {
+  if (feIsZero(f, z1)) {
     copyWords(r, qx, nw);
     copyWords(r + fb, qy, nw);
     setSmall(r + 2 * fb, 1, nw);
@@ -111,8 +112,8 @@ export function pointAddMixed<F>(f: F, r: usize, p: usize, qx: usize, qy: usize)
   f.mul(t1, qy, t1); // S2
   f.sub(t0, t0, x1); // H = U2 - X1
   f.sub(t1, t1, y1); // R = S2 - Y1
-  if (feIsZero<F>(f, t0)) {
-    if (feIsZero<F>(f, t1)) pointDouble<F>(f, r, p);
+  if (feIsZero(f, t0)) {
+    if (feIsZero(f, t1)) pointDouble(f, r, p);
     else setInfinity(r, nw);
     return;
   }
@@ -134,15 +135,15 @@ export function pointAddMixed<F>(f: F, r: usize, p: usize, qx: usize, qy: usize)
  * r = p + q, both Jacobian ("add-1998-cmo-2", 12M + 4S); for table building. r may alias either.
  * Handles infinity on either side, p = q and p = -q.
  */
-export function pointAdd<F>(f: F, r: usize, p: usize, q: usize): void {
+export function pointAdd(f: Field, r: usize, p: usize, q: usize): void {
   let nw = f.words;
   let fb = <usize>nw << 2;
   let z1 = p + 2 * fb, z2 = q + 2 * fb;
-  if (feIsZero<F>(f, z1)) {
+  if (feIsZero(f, z1)) {
     copyWords(r, q, 3 * nw);
     return;
   }
-  if (feIsZero<F>(f, z2)) {
+  if (feIsZero(f, z2)) {
     copyWords(r, p, 3 * nw);
     return;
   }
@@ -157,8 +158,8 @@ export function pointAdd<F>(f: F, r: usize, p: usize, q: usize): void {
   f.mul(t5, t5, t0); // S2 = Y2 Z1^3
   f.sub(t3, t3, t2); // H
   f.sub(t5, t5, t4); // R
-  if (feIsZero<F>(f, t3)) {
-    if (feIsZero<F>(f, t5)) pointDouble<F>(f, r, p);
+  if (feIsZero(f, t3)) {
+    if (feIsZero(f, t5)) pointDouble(f, r, p);
     else setInfinity(r, nw);
     return;
   }
@@ -183,7 +184,7 @@ export function pointAdd<F>(f: F, r: usize, p: usize, q: usize): void {
  * (Montgomery's trick). False if some point is infinity, which cannot happen for a point of prime order n
  * with (2 entries - 1) * 2^((segments - 1) * segBits) < n.
  */
-export function buildTable<F>(f: F, out: usize, x: usize, y: usize, segments: i32, segBits: i32, entries: i32): bool {
+export function buildTable(f: Field, out: usize, x: usize, y: usize, segments: i32, segBits: i32, entries: i32): bool {
   let nw = f.words;
   let fb = <usize>nw << 2;
   let count = segments * entries;
@@ -196,13 +197,13 @@ export function buildTable<F>(f: F, out: usize, x: usize, y: usize, segments: i3
   copyWords(base + fb, y, nw);
   setSmall(base + 2 * fb, 1, nw);
   for (let j = 0; j < segments; j++) {
-    if (j > 0) for (let k = 0; k < segBits; k++) pointDouble<F>(f, base, base);
+    if (j > 0) for (let k = 0; k < segBits; k++) pointDouble(f, base, base);
     let first = J + <usize>(j * entries) * 3 * fb;
     copyWords(first, base, 3 * nw);
-    pointDouble<F>(f, dbl, base);
+    pointDouble(f, dbl, base);
     for (let i = 1; i < entries; i++) {
       let cur = first + <usize>i * 3 * fb;
-      pointAdd<F>(f, cur, cur - 3 * fb, dbl);
+      pointAdd(f, cur, cur - 3 * fb, dbl);
     }
   }
   // prefix[i] = Z_0 * ... * Z_i
@@ -211,7 +212,7 @@ export function buildTable<F>(f: F, out: usize, x: usize, y: usize, segments: i3
     f.mul(Pre + <usize>i * fb, Pre + <usize>(i - 1) * fb, J + <usize>i * 3 * fb + 2 * fb);
   }
   let inv = tmp(0), zi = tmp(1), zi2 = tmp(2), t = tmp(3);
-  feCanonical<F>(f, t, Pre + <usize>(count - 1) * fb);
+  feCanonical(f, t, Pre + <usize>(count - 1) * fb);
   if (!invMod(inv, t, f.p, nw)) return false;
   for (let i = count - 1; i >= 0; i--) {
     let pt = J + <usize>i * 3 * fb;
@@ -224,10 +225,10 @@ export function buildTable<F>(f: F, out: usize, x: usize, y: usize, segments: i3
     let dst = out + <usize>i * 2 * fb;
     f.sqr(zi2, zi);
     f.mul(t, pt, zi2);
-    feCanonical<F>(f, dst, t);
+    feCanonical(f, dst, t);
     f.mul(zi2, zi2, zi);
     f.mul(t, pt + fb, zi2);
-    feCanonical<F>(f, dst + fb, t);
+    feCanonical(f, dst + fb, t);
   }
   return true;
 }
@@ -266,7 +267,7 @@ export function wnaf(out: usize, k: usize, nw: i32, w: i32, len: i32): void {
 }
 
 // Adds the table entry for digit d (odd, nonzero) to acc, or loads it if acc is not started yet.
-@inline function addDigit<F>(f: F, acc: usize, entry: usize, negative: bool, started: bool): void {
+@inline function addDigit(f: Field, acc: usize, entry: usize, negative: bool, started: bool): void {
   let nw = f.words;
   let fb = <usize>nw << 2;
   let y = entry + fb;
@@ -275,7 +276,7 @@ export function wnaf(out: usize, k: usize, nw: i32, w: i32, len: i32): void {
     y = NEG_Y;
   }
   if (started) {
-    pointAddMixed<F>(f, acc, acc, entry, y);
+    pointAddMixed(f, acc, acc, entry, y);
   } else {
     copyWords(acc, entry, nw);
     copyWords(acc + fb, y, nw);
@@ -288,29 +289,29 @@ export function wnaf(out: usize, k: usize, nw: i32, w: i32, len: i32): void {
  * segBits signed bytes (segment j holds the digits of weight 2^(j segBits) ... ), tables as from buildTable
  * with gEntries / qEntries entries per segment. Returns false if the result is the point at infinity.
  */
-export function doubleScalarMul<F>(f: F, acc: usize, dg: usize, gTable: usize, gEntries: i32,
+export function doubleScalarMul(f: Field, acc: usize, dg: usize, gTable: usize, gEntries: i32,
   dq: usize, qTable: usize, qEntries: i32, segments: i32, segBits: i32): bool {
   let nw = f.words;
   let fb = <usize>nw << 2;
   let entryBytes: usize = 2 * fb;
   let started = false;
   for (let i = segBits - 1; i >= 0; i--) {
-    if (started) pointDouble<F>(f, acc, acc);
+    if (started) pointDouble(f, acc, acc);
     for (let j = 0; j < segments; j++) {
       let at = <usize>(j * segBits + i);
       let d = <i32>load<i8>(dg + at);
       if (d != 0) {
         let idx = (d < 0 ? -d : d) >> 1;
-        addDigit<F>(f, acc, gTable + <usize>(j * gEntries + idx) * entryBytes, d < 0, started);
+        addDigit(f, acc, gTable + <usize>(j * gEntries + idx) * entryBytes, d < 0, started);
         started = true;
       }
       d = <i32>load<i8>(dq + at);
       if (d != 0) {
         let idx = (d < 0 ? -d : d) >> 1;
-        addDigit<F>(f, acc, qTable + <usize>(j * qEntries + idx) * entryBytes, d < 0, started);
+        addDigit(f, acc, qTable + <usize>(j * qEntries + idx) * entryBytes, d < 0, started);
         started = true;
       }
     }
   }
-  return started && !feIsZero<F>(f, acc + 2 * fb);
+  return started && !feIsZero(f, acc + 2 * fb);
 }

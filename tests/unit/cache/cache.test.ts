@@ -1,6 +1,6 @@
 // The verified-token cache (assembly/authn/cache.ts TokenCache) through build/cache.wasm
 // (assembly/api/cache.ts): regression tests for dropping a stale entry (one a waiting request still holds
-// after it was dropped, replaced or evicted), which must never remove the fresh entry for the same digest
+// after it was dropped, replaced or evicted), which must never remove the fresh entry for the same token
 // nor unlink the list; then a seeded 100,000-operation run over a small key space under several
 // (maxEntries, maxBytes) bounds, with TokenCache.checkInvariants() after every operation and every
 // result compared with a plain JS LRU model.
@@ -38,7 +38,8 @@ afterEach(() => {
 });
 
 const invariant = () => INVARIANT_NAMES[c.check()] ?? `code ${c.check()}`;
-const cost = (tokenLen: number, fpId: number) => 4 * tokenLen + ENTRY_OVERHEAD_BYTES + `fp${fpId}`.length;
+/** The charge of an entry: 2 x the token, the lib's 8-byte key (not the token's own bytes), 256, the fingerprint. */
+const cost = (tokenLen: number, fpId: number) => 2 * tokenLen + 8 + ENTRY_OVERHEAD_BYTES + `fp${fpId}`.length;
 
 describe("stale drops (regression: drop by identity, not by key)", () => {
   test("two requests hold one entry; the first drops it, a fresh entry is put, the second's drop leaves it", () => {
