@@ -434,6 +434,8 @@ export class HttpStream implements StreamHooks {
     else if (!this.core.failOpen) this.ctx = null;
     const eos = this.requestHasNoBody();
     if (this.vm.failed && !this.core.failOpen && !this.streamFailed) {
+      // A request without a body is whole at its headers (end_stream): the reply keeps the connection.
+      if (eos) this.decoder.sourceEnded = true;
       this.failStream();
       this.req.resume();
       return;

@@ -160,6 +160,11 @@ describe("failure policy (Envoy's PluginConfig failure_policy)", () => {
     const r = await c.request(get("/after", t.gw.port));
     expect(r.status).toBe(503);
     expect(r.body.length).toBe(0);
+    // A GET without a body is whole at its headers (Envoy's codec: end_stream): the connection stays open.
+    expect(r.header("connection")).toBeUndefined();
+    const again = await c.request(get("/again", t.gw.port));
+    expect(again.status).toBe(503);
+    expect(again.header("connection")).toBeUndefined();
     await waitFor(() => t.logs.some((l) => l.includes('"GET /after HTTP/1.1" 503 wasm_fail_stream')), "access log");
     c.close();
     await t.gw.close();
