@@ -6,38 +6,14 @@
  */
 import { generateKeyPairSync, randomBytes, sign, verify as nodeVerify } from "crypto";
 import { loadCrypto } from "../host/crypto/index";
-import { row } from "./measure";
+import { row, measurePair as interleaved, PAIR_ROUNDS } from "./measure";
 
 const ROUNDS = 5;
 
-/** µs/op of one round of about roundMs. */
-function round(fn: () => unknown, roundMs: number): number {
-  let n = 0;
-  const t0 = performance.now();
-  let t1 = t0;
-  do {
-    for (let i = 0; i < 16; i++) fn();
-    n += 16;
-    t1 = performance.now();
-  } while (t1 - t0 < roundMs);
-  return ((t1 - t0) * 1000) / n;
-}
-
-/**
- * Median µs/op of a and of b over ROUNDS rounds each, after a warm-up. The rounds alternate (a, b, a, b,
- * ...) so a change in machine load hits both sides alike and the ratio stays meaningful.
- */
+/** The fastest interleaved round of each side (bench/measure.ts), as µs/op. */
 function measurePair(a: () => unknown, b: () => unknown, roundMs: number): [number, number] {
-  round(a, Math.min(300, roundMs));
-  round(b, Math.min(300, roundMs));
-  const sa: number[] = [];
-  const sb: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    sa.push(round(a, roundMs));
-    sb.push(round(b, roundMs));
-  }
-  const median = (xs: number[]) => xs.sort((x, y) => x - y)[ROUNDS >> 1];
-  return [median(sa), median(sb)];
+  const [ta, tb] = interleaved(a, b, 2 * roundMs * ROUNDS);
+  return [ta.usPerOp, tb.usPerOp];
 }
 
 export async function runEd25519Bench(options: { secondsPerRow?: number } = {}): Promise<string[]> {
@@ -49,7 +25,7 @@ export async function runEd25519Bench(options: { secondsPerRow?: number } = {}):
     lines.push(l);
     console.log(l);
   };
-  emit(`Ed25519 benchmark (node ${process.version}, ${process.arch}; median of ${ROUNDS} alternating rounds)`);
+  emit(`Ed25519 benchmark (node ${process.version}, ${process.arch}; fastest of ${PAIR_ROUNDS} interleaved rounds per side)`);
   emit(row(["operation", "wasm us/op", "node us/op", "wasm/node"], widths));
 
   const { publicKey, privateKey } = generateKeyPairSync("ed25519");
