@@ -7,20 +7,15 @@
 import * as fs from "fs";
 import * as path from "path";
 import { generateKeyPairSync, sign, verify as nodeVerify, KeyObject } from "crypto";
+import { serializePairs as serializeBytePairs } from "../host/abi/pairs";
+import { measureInterleaved } from "./measure";
 
 export type Headers = Array<[string, string]>;
 
+/** The host's layout (host/abi/pairs.ts) of text pairs; an empty list as a count of 0 (4 bytes). */
 export function serializePairs(pairs: Headers): Buffer {
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(4 + pairs.length * 8);
-  head.writeUInt32LE(pairs.length, 0);
-  pairs.forEach(([k, v], i) => {
-    head.writeUInt32LE(Buffer.byteLength(k), 4 + i * 8);
-    head.writeUInt32LE(Buffer.byteLength(v), 8 + i * 8);
-  });
-  parts.push(head);
-  for (const [k, v] of pairs) parts.push(Buffer.from(k), Buffer.from([0]), Buffer.from(v), Buffer.from([0]));
-  return Buffer.concat(parts);
+  if (pairs.length === 0) return Buffer.alloc(4);
+  return serializeBytePairs(pairs.map(([k, v]) => [Buffer.from(k), Buffer.from(v)] as [Buffer, Buffer]));
 }
 
 export class DirectFilter {
@@ -221,31 +216,6 @@ export class DirectFilter {
   }
 }
 
-/**
- * Per-call µs of each function: many short rounds, the functions interleaved within each round, and the
- * fastest round of each kept. On a shared machine the fastest round is far steadier than a median or one
- * long round (issue 10), and interleaving exposes every function to the same background load.
- */
-function fastestInterleaved(fns: Array<() => void>, rounds = 40, roundMs = 15): number[] {
-  for (const fn of fns) {
-    const end = performance.now() + 100;
-    while (performance.now() < end) fn();
-  }
-  const best = fns.map(() => Infinity);
-  for (let r = 0; r < rounds; r++) {
-    fns.forEach((fn, i) => {
-      let n = 0;
-      const t0 = performance.now();
-      while (performance.now() - t0 < roundMs) {
-        for (let k = 0; k < 8; k++) fn();
-        n += 8;
-      }
-      best[i] = Math.min(best[i], ((performance.now() - t0) * 1000) / n);
-    });
-  }
-  return best;
-}
-
 export async function runDirectBench(wasm = path.resolve(__dirname, "..", "..", "jwt_authn.wasm")): Promise<string[]> {
   const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const jwk = { ...(publicKey.export({ format: "jwk" }) as object), kid: "bench" };
@@ -297,7 +267,7 @@ export async function runDirectBench(wasm = path.resolve(__dirname, "..", "..", 
   ];
   const wrong = selfCheck.filter(([, got, want]) => got !== want);
   if (wrong.length > 0) throw new Error(`bench self-check failed: ${wrong.map(([n, got, want]) => `${n} ${got} (want ${want})`).join(", ")}`);
-  const [hit, hitNoPolicy, hitForward, remoteHit, manyHit, miss, none, node] = fastestInterleaved([
+  const [hit, hitNoPolicy, hitForward, remoteHit, manyHit, miss, none, node] = measureInterleaved([
     () => cached.request(withToken),
     () => cachedNoPolicy.request(withToken),
     () => cachedForward.request(withToken),
@@ -306,7 +276,7 @@ export async function runDirectBench(wasm = path.resolve(__dirname, "..", "..", 
     () => uncached.request(withToken),
     () => anon.request(base),
     () => nodeVerify("sha256", Buffer.from(input), publicKey as KeyObject, sig),
-  ]);
+  ], 8 * 40 * 15).map((t) => t.usPerOp);
   const lines = [
     `filter cost per request, no HTTP (build/jwt_authn.wasm driven in-process, all ABI calls included; fastest of 40 interleaved rounds; ${process.execArgv.includes("--no-liftoff") ? "V8 --no-liftoff as Envoy" : "V8 defaults: run with --no-liftoff to measure as Envoy"})`,
     `  no token (policy-free rule)                         ${none.toFixed(1).padStart(8)} us   (header read and the filter's fixed cost)`,

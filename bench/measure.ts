@@ -39,33 +39,40 @@ export function row(cells: string[], widths: number[]): string {
   return cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
 }
 
-/** Rounds of measurePair. */
+/** Rounds of measureInterleaved (and measurePair). */
 export const PAIR_ROUNDS = 40;
 
-/** The fastest round of each side (µs/op), `a` and `b` interleaved in PAIR_ROUNDS rounds of about roundMs each. */
-export function measurePair(a: () => unknown, b: () => unknown, totalMs: number): [Timing, Timing] {
-  const roundMs = Math.max(2, totalMs / (2 * PAIR_ROUNDS));
-  const fns = [a, b];
+/**
+ * The fastest round of each function (µs/op): PAIR_ROUNDS rounds, the functions interleaved within each
+ * round, each function's round about totalMs / (functions x rounds) long, calls timed in batches of 8.
+ */
+export function measureInterleaved(fns: ReadonlyArray<() => unknown>, totalMs: number): Timing[] {
+  const roundMs = Math.max(2, totalMs / (fns.length * PAIR_ROUNDS));
   for (const fn of fns) {
     const warmEnd = performance.now() + Math.min(200, 4 * roundMs);
     while (performance.now() < warmEnd) fn();
   }
-  const best = [Infinity, Infinity];
-  const ops = [0, 0];
+  const best = fns.map(() => Infinity);
+  const ops = fns.map(() => 0);
   for (let r = 0; r < PAIR_ROUNDS; r++) {
-    for (let k = 0; k < 2; k++) {
-      const fn = fns[k];
+    fns.forEach((fn, k) => {
       let n = 0;
       const t0 = performance.now();
       let t1 = t0;
       do {
-        fn();
-        n++;
+        for (let i = 0; i < 8; i++) fn();
+        n += 8;
         t1 = performance.now();
       } while (t1 - t0 < roundMs);
       best[k] = Math.min(best[k], ((t1 - t0) * 1000) / n);
       ops[k] += n;
-    }
+    });
   }
-  return [{ usPerOp: best[0], ops: ops[0] }, { usPerOp: best[1], ops: ops[1] }];
+  return best.map((usPerOp, k) => ({ usPerOp, ops: ops[k] }));
+}
+
+/** measureInterleaved of two functions (ours and OpenSSL's): the pair a ratio is taken from. */
+export function measurePair(a: () => unknown, b: () => unknown, totalMs: number): [Timing, Timing] {
+  const [ta, tb] = measureInterleaved([a, b], totalMs);
+  return [ta, tb];
 }

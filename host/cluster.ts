@@ -85,7 +85,7 @@ export function localReplyHeaders(status: number, body: string): HeaderMap {
 /**
  * Response headers as Envoy's upstream HTTP/1 codec hands them to filters (and to a call-out): ":status"
  * first, then every header line, hop-by-hop ones (connection, keep-alive, transfer-encoding) included;
- * the connection manager strips those only after the filters (codec.ts downstreamHeaderList).
+ * the connection manager strips those only after the filters (codec.ts writeResponseHead).
  */
 export function responseHeaderMap(res: http.IncomingMessage): HeaderMap {
   const m = new HeaderMap();

@@ -125,7 +125,7 @@ function requestProperty(f: StreamFacts, path: string[]): Buffer | null {
   if (second === "headers") {
     if (!readable) return null;
     if (third !== undefined) return str(req.get(third));
-    return serializePairs(req.toPairs());
+    return req.serialize();
   }
   if (path.length !== 2) return null;
   switch (second) {
@@ -174,7 +174,7 @@ function responseProperty(f: StreamFacts, path: string[]): Buffer | null {
     const m = second === "headers" ? f.responseHeaders : f.responseTrailers;
     if (!readable || !m) return null;
     if (third !== undefined) return str(m.get(third));
-    return serializePairs(m.toPairs());
+    return m.serialize();
   }
   if (path.length !== 2) return null;
   switch (second) {

@@ -431,7 +431,6 @@ export class HttpStream implements StreamHooks {
     // A failed VM: fail-open skips the filter for new streams; fail-closed creates no context either
     // (no module code runs) and answers 503 from the first callback.
     if (!this.vm.failed) this.ctx = this.vm.createStreamContext(this);
-    else if (!this.core.failOpen) this.ctx = null;
     const eos = this.requestHasNoBody();
     if (this.vm.failed && !this.core.failOpen && !this.streamFailed) {
       // A request without a body is whole at its headers (end_stream): the reply keeps the connection.

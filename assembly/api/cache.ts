@@ -43,6 +43,8 @@ export function reset(maxEntries: i32, maxBytes: i32): void {
 export function put(keyId: i32, tokenLen: i32, fpId: i32): i32 {
   const jwt = new Jwt();
   jwt.bytes = new Uint8Array(max(tokenLen, 0));
+  // 0xfe bytes never equal a key (an id's 8 bytes end in four 0x00 or four 0xff), so the two stay apart.
+  jwt.bytes.fill(0xfe);
   serial++;
   jwt.iat = <f64>serial;
   cache.put(keyOf(keyId), jwt, fingerprintOf(fpId));

@@ -24,7 +24,7 @@ export class CacheEntry {
 }
 
 /** 32-bit hash of `n` bytes at `p` (FNV-style over 8-byte words, then a murmur3 finalizer). */
-export function hashBytes(p: usize, n: i32): u32 {
+function hashBytes(p: usize, n: i32): u32 {
   let h: u64 = 0xcbf29ce484222325 ^ <u64>n;
   let i = 0;
   for (; i + 8 <= n; i += 8) {
@@ -45,25 +45,30 @@ function sameBytes(a: Uint8Array, b: Uint8Array): bool {
   return a.length == b.length && bytesEqual(a.dataStart, b.dataStart, a.length);
 }
 
+/** `b` itself, or a copy of exactly its bytes when it is a view into a larger buffer (a header's copy). */
+function exactBytes(b: Uint8Array): Uint8Array {
+  return b.byteOffset == 0 && b.buffer.byteLength == b.length ? b : b.slice();
+}
+
 /** The smallest bucket table; it doubles while entries outnumber 3/4 of the buckets. */
 const MIN_BUCKETS: i32 = 16;
 
 /** TokenCache.checkInvariants() results: Ok, or which invariant failed first. */
 export enum CacheInvariant {
   Ok = 0,
-  /** head is null, tail is null and the map is empty must all agree. */
+  /** head is null, tail is null and the table is empty must all agree. */
   EmptyMismatch = 1,
   /** head.prev is not null. */
   HeadPrev = 2,
   /** tail.next is not null. */
   TailNext = 3,
-  /** Walking head→tail via next does not visit exactly map.size entries (or never ends). */
+  /** Walking head→tail via next does not visit exactly `count` entries (or never ends). */
   ForwardCount = 4,
   /** The forward walk does not end at tail. */
   ForwardEnd = 5,
-  /** Walking tail→head via prev does not visit exactly map.size entries (or never ends). */
+  /** Walking tail→head via prev does not visit exactly `count` entries (or never ends). */
   BackwardCount = 6,
-  /** A listed entry is not the map's entry for its key (identity). */
+  /** A listed entry is not the table's entry for its key (identity). */
   NotMapEntry = 7,
   /** The byte count is not the sum of the listed entries' bytes. */
   Bytes = 8,
@@ -215,22 +220,23 @@ export class TokenCache {
 
   /**
    * Remembers a verified token under `key` (its bytes); tokens over 8 KiB and entries over the byte budget
-   * are not kept. A key that is a view into a larger buffer (a header's copy) is copied to its exact size,
-   * so an entry never holds more memory than it is charged for.
+   * are not kept. Bytes that are a view into a larger buffer (a header's copy) are copied to their exact
+   * size, so an entry never holds more memory than it is charged for.
    */
   put(key: Uint8Array, jwt: Jwt, keyFingerprint: string): void {
     if (!this.enabled) return;
     const len = jwt.bytes.length;
     if (len > MAX_CACHED_TOKEN_BYTES || key.length > MAX_CACHED_TOKEN_BYTES) return;
-    // The parse's UTF-8 bytes, the parsed claims (about as large again), the key when it is not those same
-    // bytes (the filter's is), plus a fixed overhead.
+    // One buffer for the token: the key is the parse's own bytes whenever they are equal (the filter's
+    // always are, also when a hit is verified again after a rotation and the key is the request's view).
+    if (key !== jwt.bytes && sameBytes(key, jwt.bytes)) key = jwt.bytes;
+    // The parse's UTF-8 bytes, the parsed claims (about as large again), a key of other bytes (the unit
+    // tests' ids), plus a fixed overhead.
     const cost = 2 * len + (key === jwt.bytes ? 0 : key.length) + ENTRY_OVERHEAD_BYTES + keyFingerprint.length;
     if (cost > this.maxBytes) return;
-    if (key.byteOffset != 0 || key.buffer.byteLength != key.length) {
-      const exact = key.slice();
-      if (jwt.bytes === key) jwt.bytes = exact;
-      key = exact;
-    }
+    const shared = key === jwt.bytes;
+    jwt.bytes = exactBytes(jwt.bytes);
+    key = shared ? jwt.bytes : exactBytes(key);
     const h = hashBytes(key.dataStart, key.length);
     const old = this.find(key, h);
     if (old !== null) this.remove(old);
@@ -246,8 +252,8 @@ export class TokenCache {
   }
 
   /**
-   * Self-check for tests: 0 when the list and the map agree, else the first broken invariant's code
-   * (CacheInvariant). Walks are bounded by the map size, so a cycle is reported rather than looped on;
+   * Self-check for tests: 0 when the list and the hash table agree, else the first broken invariant's code
+   * (CacheInvariant). Walks are bounded by the entry count, so a cycle is reported rather than looped on;
    * nothing is allocated and nothing traps.
    */
   checkInvariants(): i32 {
@@ -257,13 +263,13 @@ export class TokenCache {
     if ((head === null) != (size == 0) || (tail === null) != (size == 0)) return CacheInvariant.EmptyMismatch;
     if (head !== null && head.prev !== null) return CacheInvariant.HeadPrev;
     if (tail !== null && tail.next !== null) return CacheInvariant.TailNext;
-    // Forward walk: length, back links, identity with the map, byte sum.
+    // Forward walk: length, back links, identity with the table, byte sum.
     let count = 0;
     let sum: i64 = 0;
     let last: CacheEntry | null = null;
     let e = head;
     while (e !== null) {
-      if (count >= size) return CacheInvariant.ForwardCount; // longer than the map (or a cycle)
+      if (count >= size) return CacheInvariant.ForwardCount; // longer than the table (or a cycle)
       if (e.prev !== last) return CacheInvariant.BackLink;
       if (!this.holds(e)) return CacheInvariant.NotMapEntry;
       sum += <i64>e.bytes;

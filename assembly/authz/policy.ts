@@ -153,7 +153,7 @@ function stringsMatch(list: StringMatch[], c: Condition, a: RequestAttrs): bool 
       const sni = a.sni();
       return sni !== null && anyMatches(list, sni, true);
     }
-    case CondKey.SourcePrincipal: return peerMatches(list, a);
+    case CondKey.SourcePrincipal:
     case CondKey.SourceNamespace:
     case CondKey.SourceServiceAccount: return peerMatches(list, a);
   }

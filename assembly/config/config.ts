@@ -253,6 +253,8 @@ export class Config {
   debugHeaders: bool = false;
   /** Envoy's xff_num_trusted_hops (Istio's numTrustedProxies): the remote IP is the Nth XFF entry from the right. */
   xffNumTrustedHops: i32 = 0;
+  /** Index of `x-forwarded-for` in policyHeaders (a remote-address check reads it), or -1. */
+  xffIndex: i32 = -1;
   /** Requests one VM keeps paused waiting for key sets; beyond it a request fails at once. */
   maxPausedRequests: i32 = 1000;
   /**

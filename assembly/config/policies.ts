@@ -201,7 +201,7 @@ function readSource(r: Reader, so: JsonValue, sp: string, cfg: Config): Source {
   src.notIpBlocks = readCidrs(r, so, "notIpBlocks", p);
   src.remoteIpBlocks = readCidrs(r, so, "remoteIpBlocks", p);
   src.notRemoteIpBlocks = readCidrs(r, so, "notRemoteIpBlocks", p);
-  if (src.remoteIpBlocks !== null || src.notRemoteIpBlocks !== null) policyHeader(cfg, "x-forwarded-for");
+  if (src.remoteIpBlocks !== null || src.notRemoteIpBlocks !== null) cfg.xffIndex = policyHeader(cfg, "x-forwarded-for");
   src.principals = readPeerPrincipals(r, so, "principals", p);
   src.notPrincipals = readPeerPrincipals(r, so, "notPrincipals", p);
   src.namespaces = readNamespaces(r, so, "namespaces", p);
@@ -293,6 +293,12 @@ function readCondition(r: Reader, wo: JsonValue, wp: string, cfg: Config): Condi
     if (s.length <= 2 || !s.startsWith("[") || !s.endsWith("]")) { r.fail(kp, "must name a header, such as request.headers[x-tenant]"); return null; }
     c.key = CondKey.Header;
     c.header = s.substring(1, s.length - 1).toLowerCase();
+    if (cfg.sanitizeHeaders.includes(c.header)) {
+      // The request's copy is the client's (the filter removes it and writes its own after the checks),
+      // so a condition on it would decide on a forged value; Istio's RBAC sees the claim's.
+      r.fail(kp, "names " + c.header + ", a header the filter writes from a verified token (outputClaimToHeaders or outputPayloadToHeader): use request.auth.claims[...] instead");
+      return null;
+    }
     kind = 1;
   } else if (key == "source.ip") { c.key = CondKey.SourceIp; kind = 4; }
   else if (key == "remote.ip") { c.key = CondKey.RemoteIp; kind = 4; }
@@ -342,7 +348,7 @@ function readCondition(r: Reader, wo: JsonValue, wp: string, cfg: Config): Condi
     return null;
   }
   if (c.key == CondKey.Header) c.headerIndex = policyHeader(cfg, c.header);
-  if (c.key == CondKey.RemoteIp) policyHeader(cfg, "x-forwarded-for");
+  if (c.key == CondKey.RemoteIp) cfg.xffIndex = policyHeader(cfg, "x-forwarded-for");
   return r.ok ? c : null;
 }
 

@@ -23,6 +23,7 @@ import { realmFor, sendAuthnFailure, sendRbacDenied, sendNotConfigured, sendHead
 import { nowMs } from "./clock";
 import { debugWord } from "../util/words";
 import { proxy_set_property, proxy_remove_header_map_value } from "@solo-io/proxy-runtime/assembly/imports";
+import { JwtRoot } from "./root";
 
 /** Removes every request header of this (UTF-8) name: one host call, no per-request encoding. */
 function removeRequestHeader(name: ArrayBuffer): void {
@@ -31,7 +32,6 @@ function removeRequestHeader(name: ArrayBuffer): void {
 
 /** The filter state key of a request's policy decision (Envoy prefixes it `wasm.`). */
 const DECISION_STATE = String.UTF8.encode("jwt_authn_decision");
-import { JwtRoot } from "./root";
 
 /**
  * Rewrites every `cookie` header without cookie `name` (a header left empty is dropped). `headers` is what
@@ -148,7 +148,7 @@ export class JwtStream extends Context {
       a.authority = view.authority;
       a.headers = view.extra;
       a.xffNumTrustedHops = cfg.xffNumTrustedHops;
-      a.xffIndex = cfg.policyHeaders.indexOf("x-forwarded-for");
+      a.xffIndex = cfg.xffIndex;
       a.claimSlots = cfg.claimPaths.length;
       this.attrs = a;
     }
@@ -229,7 +229,7 @@ export class JwtStream extends Context {
     return out;
   }
 
-  /** The debug decision of a policy verdict; null when the configuration has no policies. */
+  /** The debug decision of a policy verdict (`v` null: the configuration has no policies). */
   private verdictDecision(v: Verdict | null): string {
     if (v === null) return "allow no-policies" + this.principalWords();
     if (v.allowed) {

@@ -51,21 +51,26 @@ function bodyKey(uri: string): string {
   return PREFIX + "body|" + uri;
 }
 
-function putText(buf: ArrayBuffer, at: i32, s: string): i32 {
-  const b = String.UTF8.encode(s);
+function putBytes(buf: ArrayBuffer, at: i32, b: ArrayBuffer): i32 {
   const n = b.byteLength;
   store<u32>(changetype<usize>(buf) + <usize>at, <u32>n);
   memory.copy(changetype<usize>(buf) + <usize>(at + 4), changetype<usize>(b), <usize>n);
   return at + 4 + n;
 }
 
-function clip(s: string): string {
-  return s.length > MAX_TEXT ? "" : s;
+/**
+ * The text's UTF-8 bytes, or none when they are more than MAX_TEXT (decodeMeta refuses a longer field, so
+ * one would make the whole record unreadable). Bytes, not characters: a header value's obs-text becomes
+ * U+FFFD, three bytes each.
+ */
+function clipped(s: string): ArrayBuffer {
+  const b = String.UTF8.encode(s);
+  return b.byteLength > MAX_TEXT ? new ArrayBuffer(0) : b;
 }
 
 export function encodeMeta(m: SharedMeta): ArrayBuffer {
-  const etag = String.UTF8.encode(clip(m.etag));
-  const lm = String.UTF8.encode(clip(m.lastModified));
+  const etag = clipped(m.etag);
+  const lm = clipped(m.lastModified);
   const buf = new ArrayBuffer(FIXED_BYTES + 8 + etag.byteLength + lm.byteLength);
   const p = changetype<usize>(buf);
   store<u32>(p, MAGIC);
@@ -82,8 +87,7 @@ export function encodeMeta(m: SharedMeta): ArrayBuffer {
   store<f64>(p, m.leaseUntilMs, 64);
   store<f64>(p, 0, 72);
   store<f64>(p, 0, 80);
-  const at = putText(buf, FIXED_BYTES, clip(m.etag));
-  putText(buf, at, clip(m.lastModified));
+  putBytes(buf, putBytes(buf, FIXED_BYTES, etag), lm);
   return buf;
 }
 

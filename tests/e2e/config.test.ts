@@ -97,6 +97,12 @@ test.each([
   ["source missing", '{"policies":[{"rules":[{"from":[{}]}]}]}', "policies[0].rules[0].from[0].source: required"],
   ["principal not a string", '{"policies":[{"rules":[{"from":[{"source":{"requestPrincipals":[1]}}]}]}]}', "policies[0].rules[0].from[0].source.requestPrincipals[0]: must be a string"],
   ["empty principal", '{"policies":[{"rules":[{"from":[{"source":{"requestPrincipals":[""]}}]}]}]}', "policies[0].rules[0].from[0].source.requestPrincipals[0]: must not be empty"],
+  // The request's copy of a claim or payload header is the client's (the filter removes it): a condition on
+  // it would decide on a forged value.
+  ["condition on a claim header", '{"jwtRules":[{"issuer":"a","jwks":"{\\"keys\\":[]}","outputClaimToHeaders":[{"header":"X-Role","claim":"role"}]}],"policies":[{"rules":[{"when":[{"key":"request.headers[x-role]","values":["admin"]}]}]}]}',
+    "policies[0].rules[0].when[0].key: names x-role, a header the filter writes from a verified token (outputClaimToHeaders or outputPayloadToHeader): use request.auth.claims[...] instead"],
+  ["condition on the payload header", '{"jwtRules":[{"issuer":"a","jwks":"{\\"keys\\":[]}","outputPayloadToHeader":"x-jwt"}],"policies":[{"rules":[{"when":[{"key":"request.headers[X-JWT]","notValues":["x"]}]}]}]}',
+    "policies[0].rules[0].when[0].key: names x-jwt, a header the filter writes from a verified token"],
   ["tokenCache not an object", '{"tokenCache":5}', "tokenCache: must be an object"],
   ["tokenCache bad size", '{"tokenCache":{"maxEntries":-1}}', "tokenCache.maxEntries: must be a whole number from 0 to 1000000"],
   ["tokenCache fraction", '{"tokenCache":{"maxBytes":1.5}}', "tokenCache.maxBytes: must be a whole number"],
