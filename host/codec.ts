@@ -1,10 +1,12 @@
 // Envoy's HTTP/1 server codec and the connection manager's header handling around the filters, before
 // and after them (no filter runs here):
-// - parsing a request: the header count limit (431), the Connection header's nominated headers
-//   (sanitizeConnectionHeader: removed, or 400 when an X-Forwarded-* or pseudo-header is nominated),
-//   an absolute-form target (:authority and :path from the URL), and the request header map the
-//   filters see; a failed check answers with the connection manager's local reply and closes the
-//   connection, as Envoy does for a codec error;
+// - parsing a request, in one pass over its header lines: the header count limit (431), the Connection
+//   header's nominated headers (sanitizeConnectionHeader: removed, or 400 when an X-Forwarded-* or
+//   pseudo-header is nominated), repeated Host lines joined into :authority and its characters checked
+//   (400), TE kept only as "trailers" (sanitizeTEHeader), an absolute-form target (:authority and :path
+//   from the URL), the request header map the filters see and whether a body follows; a failed check
+//   answers with the connection manager's local reply and closes the connection, as Envoy does for a
+//   codec error;
 // - writing a response head after the filters: date and server, hop-by-hop headers stripped,
 //   "connection: close" while the request is unfinished, content-length framing, flushed
 //   at the end of the event-loop turn (with the body, when it came in the same turn).
@@ -20,21 +22,87 @@ import { formatAccessLog, type Logger } from "./log";
 /** HttpConnectionManager common_http_protocol_options.max_headers_count default (100). */
 export const DEFAULT_MAX_REQUEST_HEADERS_COUNT = 100;
 
+/** The request as the filters get it: the header map, and whether the headers end the stream. */
+export interface RequestHead {
+  map: HeaderMap;
+  /** No body follows (no transfer-encoding, and no or a zero content-length): end_stream on the headers. */
+  endStream: boolean;
+}
+
 /**
- * Envoy's ConnectionImpl::completeCurrentHeader: once the request has more header lines than
- * max_headers_count, the codec sends 431 with details http1.too_many_headers ("headers count exceeds
- * limit"). Every line the client sent counts (Host and repeated names included).
- * @returns true when the request was answered here and must not reach the filter.
+ * Envoy's HTTP/1 server codec and the connection manager's mutateRequestHeaders for one request, from a
+ * single pass over its raw header lines; the checks answer in the codec's order:
+ * - more lines than max_headers_count (ConnectionImpl::completeCurrentHeader; every line counts, Host and
+ *   repeated names included): 431, details http1.too_many_headers;
+ * - a Connection header that cannot be sanitized (Utility::sanitizeConnectionHeader, called by
+ *   ServerConnectionImpl::onHeadersCompleteBase): 400, details http1.connection_header_rejected;
+ * - an :authority with a character outside RFC 3986's authority set (HeaderUtility::requestHeadersValid
+ *   → authorityIsValid, in onHeadersCompleteBase after handlePath): 400, details http.invalid_authority.
+ * Each answer closes the connection, as Envoy does for a codec error, and no stream or filter sees it.
+ * @returns the request, or null when it was answered here and must not reach the filter.
  */
-export function rejectTooManyHeaders(
-  req: http.IncomingMessage,
-  res: http.ServerResponse,
-  limit: number,
-  logger: Logger,
-): boolean {
-  if (req.rawHeaders.length / 2 <= limit) return false;
-  sendCodecError(req, res, logger, 431, "http1.too_many_headers");
-  return true;
+export function decodeRequestHead(req: http.IncomingMessage, res: http.ServerResponse, maxHeadersCount: number, logger: Logger): RequestHead | null {
+  const raw = req.rawHeaders;
+  if (raw.length / 2 > maxHeadersCount) return sendCodecError(req, res, logger, 431, "http1.too_many_headers");
+  const m = new HeaderMap();
+  let host: string | undefined;
+  let connection: string | undefined;
+  let te: string | undefined;
+  let teLine = "";
+  let contentLength: string | undefined;
+  let chunked = false;
+  let forwardedProto = false;
+  let requestId = false;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const k = lowerAscii(raw[i]);
+    const v = raw[i + 1];
+    if (k.length === 4 && k === "host") {
+      host = appendToHeader(host, v);
+      continue;
+    }
+    if (k.length === 2 && k === "te") {
+      // An inline header: the first line holds the map entry, later lines are appended to it.
+      if (te === undefined) m.add(k, (teLine = v));
+      te = appendToHeader(te, v);
+      continue;
+    }
+    if (CONNECTION_HEADERS.has(k)) {
+      if (k === "connection") connection = appendToHeader(connection, v);
+      else if (k === "transfer-encoding") chunked = true;
+      continue;
+    }
+    if (k === "content-length") contentLength ??= v;
+    else if (k === "x-forwarded-proto") forwardedProto = true;
+    else if (k === "x-request-id") requestId = true;
+    // Envoy answers "expect: 100-continue" itself and removes it before the filters.
+    else if (k === "expect" && lowerAscii(v).trim() === "100-continue") continue;
+    m.add(k, v);
+  }
+  const nominated = connection === undefined ? NOTHING_NOMINATED : sanitizeConnectionHeader(connection, te);
+  if (nominated === null) return sendCodecError(req, res, logger, 400, "http1.connection_header_rejected");
+  const method = req.method ?? "GET";
+  const target = requestTarget(req.url ?? "/", method);
+  const authority = target.authority ?? host;
+  if (authority !== undefined && !authorityIsValid(authority)) return sendCodecError(req, res, logger, 400, "http.invalid_authority");
+  for (const name of nominated.remove) {
+    // te is settled below. A nominated Host is left alone (a gap: Envoy's remove("host") drops the
+    // :authority inline entry, and the connection manager then answers 400 missing_host_header).
+    if (name !== "te" && name !== "host") m.remove(name);
+  }
+  if (te !== undefined) {
+    const kept = nominated.remove.has("te") ? undefined : nominated.teTrailers ? TRAILERS : sanitizeTE(te);
+    if (kept === undefined) m.remove("te");
+    else if (kept !== teLine) m.replace("te", kept);
+  }
+  const scheme = (req.socket as TLSSocket | undefined)?.encrypted ? "https" : "http";
+  // Pseudo-headers go before the regular ones (HeaderMap.add), in this order.
+  if (authority !== undefined) m.add(":authority", authority);
+  m.add(":path", target.path);
+  m.add(":method", method);
+  m.add(":scheme", target.scheme ?? scheme);
+  if (!forwardedProto) m.add("x-forwarded-proto", scheme);
+  if (!requestId || nominated.remove.has("x-request-id")) m.add("x-request-id", randomUUID());
+  return { map: m, endStream: !chunked && (contentLength === undefined || Number(contentLength) === 0) };
 }
 
 /** Envoy's CodeUtility::toString for the codes the codec answers with. */
@@ -47,7 +115,7 @@ const REASON: Record<number, string> = { 400: "Bad Request", 431: "Request Heade
  * HTTP/1 connection in DrainState::Closing); handleCodecError then closes the connection after the
  * write. The request headers never reached a stream, so the access log has no :method or :path ("-").
  */
-function sendCodecError(req: http.IncomingMessage, res: http.ServerResponse, logger: Logger, status: number, details: string): void {
+function sendCodecError(req: http.IncomingMessage, res: http.ServerResponse, logger: Logger, status: number, details: string): null {
   const start = new Date();
   const startNs = process.hrtime.bigint();
   const body = Buffer.from(REASON[status] ?? "");
@@ -80,68 +148,87 @@ function sendCodecError(req: http.IncomingMessage, res: http.ServerResponse, log
   ]);
   // With "connection: close" node:http ends the socket once the reply is written.
   res.end(body);
-}
-
-/** Every header line of `name` in the request, joined with "," (as the codec appends an inline header). */
-function joinedHeader(raw: string[], name: string): string | undefined {
-  let v: string | undefined;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (lowerAscii(raw[i]) === name) v = v === undefined ? raw[i + 1] : `${v},${raw[i + 1]}`;
-  }
-  return v;
+  return null;
 }
 
 /**
- * Envoy's Utility::sanitizeConnectionHeader: the names the Connection header nominates (lower-cased),
- * to be removed from the request, or null when the request must be refused: 10 or more tokens, a
- * nominated x-forwarded-for/-host/-proto or pseudo-header, or a nominated te of 256 bytes or more.
- * close, keep-alive, upgrade, http2-settings and connection itself nominate nothing; a nominated te
- * is kept when it lists "trailers".
+ * HeaderMapImpl::appendToHeader, how the codec stores a repeated line of an inline header (Host, which
+ * the request map keeps as :authority, Connection, TE): an empty line adds nothing, otherwise ","
+ * and the line (no "," after an empty value).
  */
-export function nominatedHeaders(raw: string[]): Set<string> | null {
+function appendToHeader(current: string | undefined, line: string): string {
+  if (current === undefined) return line;
+  if (line === "") return current;
+  return current === "" ? line : `${current},${line}`;
+}
+
+/** StringUtil::trim / absl::StripAsciiWhitespace: space, \t, \n, \v, \f, \r at both ends (JS trim also strips Unicode spaces, \xa0 among them). */
+function trimAscii(s: string): string {
+  const ws = (c: number): boolean => c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  let a = 0;
+  let b = s.length;
+  while (a < b && ws(s.charCodeAt(a))) a++;
+  while (b > a && ws(s.charCodeAt(b - 1))) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+const TRAILERS = "trailers";
+
+/**
+ * ConnectionManagerUtility::sanitizeTEHeader (source/common/http/conn_manager_utility.cc, Envoy ≥ 1.29.3,
+ * runtime guard envoy.reloadable_features.sanitize_te on by default), run by mutateRequestHeaders before
+ * any filter for every request that is not an upgrade (this host forwards none): an empty TE is left as
+ * it is; one whose comma-separated elements include exactly "trailers" (ASCII whitespace stripped,
+ * case-sensitive) becomes "trailers"; any other TE is removed. `te` is every TE line joined.
+ * @returns the value the request keeps, or undefined when TE goes.
+ */
+function sanitizeTE(te: string): string | undefined {
+  if (te === "") return te;
+  for (const element of te.split(",")) if (trimAscii(element) === TRAILERS) return TRAILERS;
+  return undefined;
+}
+
+/** AuthorityIsValid's table (HeaderUtility::authorityIsValid, check_authority_h1_h2): RFC 3986 unreserved, sub-delims, %, :, @, [ and ]. */
+const AUTHORITY = /^[A-Za-z0-9\-._~!$&'()*+,;=%:@[\]]*$/;
+
+function authorityIsValid(authority: string): boolean {
+  return AUTHORITY.test(authority);
+}
+
+/** What the Connection header nominates: the names to remove, and whether a nominated TE stays as "trailers". */
+interface Nominated {
+  remove: ReadonlySet<string>;
+  teTrailers: boolean;
+}
+
+const NOTHING_NOMINATED: Nominated = { remove: new Set<string>(), teTrailers: false };
+
+/**
+ * Envoy's Utility::sanitizeConnectionHeader on the Connection header (every line joined): the names it
+ * nominates (lower-cased) are removed from the request, or null when the request must be refused: 10 or
+ * more tokens, a nominated x-forwarded-for/-host/-proto or pseudo-header, or a nominated TE of 256 bytes
+ * or more. close, keep-alive, upgrade, http2-settings and connection itself nominate nothing; a
+ * nominated TE with an element "trailers" (any case) is kept, set to "trailers".
+ */
+function sanitizeConnectionHeader(connection: string, te: string | undefined): Nominated | null {
   const remove = new Set<string>();
-  const value = joinedHeader(raw, "connection");
-  if (value === undefined) return remove;
-  const tokens = value.split(",").filter((t) => t !== "");
+  let teTrailers = false;
+  const tokens = connection.split(",").filter((t) => t !== "");
   if (tokens.length >= 10) return null;
   for (const token of tokens) {
-    const name = lowerAscii(token.trim());
+    const name = lowerAscii(trimAscii(token));
     if (name === "close" || name === "http2-settings" || name === "keep-alive" || name === "upgrade" || name === "connection") continue;
     if (name === "x-forwarded-for" || name === "x-forwarded-host" || name === "x-forwarded-proto" || name.startsWith(":")) return null;
-    if (name === "te") {
-      const te = joinedHeader(raw, "te");
-      if (te !== undefined && te.length >= 256) return null;
-      if (te !== undefined && te.split(",").some((t) => lowerAscii(t.trim()) === "trailers")) continue;
+    if (name === "te" && te !== undefined) {
+      if (te.length >= 256) return null;
+      if (te.split(",").some((t) => t !== "" && lowerAscii(trimAscii(t)) === TRAILERS)) {
+        teTrailers = true;
+        continue;
+      }
     }
     remove.add(name);
   }
-  return remove;
-}
-
-/**
- * nominatedHeaders for the request being parsed, remembered for its raw header array: the check before
- * the stream (rejectBadConnectionHeader) and the header map (requestHeaderMap) read the same answer
- * without scanning the headers twice. The result is shared: read it, never change it.
- */
-let nominatedFor: string[] | null = null;
-let nominatedLast: Set<string> | null = null;
-function connectionNominated(raw: string[]): Set<string> | null {
-  if (raw !== nominatedFor) {
-    nominatedLast = nominatedHeaders(raw);
-    nominatedFor = raw;
-  }
-  return nominatedLast;
-}
-
-/**
- * ServerConnectionImpl::onHeadersCompleteBase: a request whose Connection header cannot be sanitized
- * gets 400 Bad Request with details http1.connection_header_rejected, and the connection closes.
- * @returns true when the request was answered here and must not reach the filter.
- */
-export function rejectBadConnectionHeader(req: http.IncomingMessage, res: http.ServerResponse, logger: Logger): boolean {
-  if (connectionNominated(req.rawHeaders) !== null) return false;
-  sendCodecError(req, res, logger, 400, "http1.connection_header_rejected");
-  return true;
+  return { remove, teTrailers };
 }
 
 /**
@@ -155,43 +242,6 @@ function requestTarget(url: string, method: string): { path: string; authority?:
   if (!m || m[2] === "") return { path: url };
   const rest = m[3];
   return { path: rest === "" ? "/" : rest.startsWith("/") ? rest : `/${rest}`, authority: m[2], scheme: lowerAscii(m[1]) };
-}
-
-const NOTHING_NOMINATED: ReadonlySet<string> = new Set<string>();
-
-/**
- * The request header map as Envoy's HTTP/1 codec and connection manager present it: :authority (from
- * Host, or an absolute-form target), :path, :method, :scheme, then the client's headers lower-cased in
- * arrival order (minus the connection-specific ones and those the Connection header nominates), then
- * x-forwarded-proto and x-request-id when absent.
- */
-export function requestHeaderMap(req: http.IncomingMessage): HeaderMap {
-  const m = new HeaderMap();
-  const raw = req.rawHeaders;
-  const method = req.method ?? "GET";
-  const target = requestTarget(req.url ?? "/", method);
-  const nominated = connectionNominated(raw) ?? NOTHING_NOMINATED;
-  const scheme = (req.socket as TLSSocket | undefined)?.encrypted ? "https" : "http";
-  let authority = target.authority;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (lowerAscii(raw[i]) === "host" && authority === undefined) authority = raw[i + 1];
-  }
-  if (authority !== undefined) m.add(":authority", authority);
-  m.add(":path", target.path);
-  m.add(":method", method);
-  m.add(":scheme", target.scheme ?? scheme);
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const k = lowerAscii(raw[i]);
-    const v = raw[i + 1];
-    if (k === "host" || CONNECTION_HEADERS.has(k) || nominated.has(k)) continue;
-    if (k === "te" && lowerAscii(v).trim() !== "trailers") continue;
-    // Envoy answers "expect: 100-continue" itself and removes it before the filters.
-    if (k === "expect" && lowerAscii(v).trim() === "100-continue") continue;
-    m.add(k, v);
-  }
-  if (!m.has("x-forwarded-proto")) m.add("x-forwarded-proto", scheme);
-  if (!m.has("x-request-id")) m.add("x-request-id", randomUUID());
-  return m;
 }
 
 /**

@@ -31,7 +31,7 @@ import {
 import { startAdmin, type AdminServer } from "./admin";
 import { HostClock } from "./clock";
 import { ClusterManager } from "./cluster";
-import { DEFAULT_MAX_REQUEST_HEADERS_COUNT, rejectBadConnectionHeader, rejectTooManyHeaders } from "./codec";
+import { DEFAULT_MAX_REQUEST_HEADERS_COUNT, decodeRequestHead } from "./codec";
 import { Logger, parseLogLevel } from "./log";
 import { sharedStore } from "./shared";
 import { StatsStore } from "./stats";
@@ -335,13 +335,13 @@ export async function serve(opts: ServeOptions): Promise<Gateway> {
       res.writeHead(500).end();
       return;
     }
-    if (rejectTooManyHeaders(req, res, maxRequestHeadersCount, logger)) return;
-    if (rejectBadConnectionHeader(req, res, logger)) return;
+    const head = decodeRequestHead(req, res, maxRequestHeadersCount, logger);
+    if (head === null) return;
     const { plugin, vm } = lifecycle.vmForStream(c.plugin, c.worker);
     // A connection of a replaced plugin drains: its responses carry `connection: close` (Envoy's drain).
     if (c.plugin !== lifecycle.current) res.shouldKeepAlive = false;
     c.inFlight.add(res);
-    new HttpStream(req, res, vm, core, c.info).run();
+    new HttpStream(req, res, head, vm, core, c.info).run();
     // After the stream's own "close" handler (on_log, on_done, on_delete), so the VM outlives its stream.
     res.on("close", () => {
       c.inFlight.delete(res);

@@ -11,7 +11,7 @@ import { streamProperty, type ConnectionInfo, type NodeInfo, type StreamFacts } 
 import type { WasmVm } from "./vm";
 import type { Logger } from "./log";
 import { formatAccessLog } from "./log";
-import { requestHeaderMap, writeResponseHead } from "./codec";
+import { writeResponseHead, type RequestHead } from "./codec";
 import {
   classifyUpstreamError,
   isValidHeader,
@@ -364,6 +364,8 @@ export class HttpStream implements StreamHooks {
   private readonly startMs = Date.now();
   private readonly startNs = process.hrtime.bigint();
   private readonly requestMap: HeaderMap;
+  /** The request has no body (end_stream with its headers). */
+  private readonly requestEos: boolean;
   private readonly method: string;
   private readonly path: string;
   private logPhase = false;
@@ -394,13 +396,15 @@ export class HttpStream implements StreamHooks {
   constructor(
     private readonly req: http.IncomingMessage,
     private readonly res: http.ServerResponse,
+    head: RequestHead,
     private readonly vm: WasmVm,
     readonly core: GatewayCore,
     private readonly conn: ConnectionInfo,
   ) {
     this.method = req.method ?? "GET";
     this.path = req.url ?? "/";
-    this.requestMap = requestHeaderMap(req);
+    this.requestMap = head.map;
+    this.requestEos = head.endStream;
     this.decoder = new Direction(this, "request", {
       headers: (m, eos) => this.startUpstream(m, eos),
       data: (c, eos) => this.sendUpstreamData(c, eos),
@@ -431,7 +435,7 @@ export class HttpStream implements StreamHooks {
     // A failed VM: fail-open skips the filter for new streams; fail-closed creates no context either
     // (no module code runs) and answers 503 from the first callback.
     if (!this.vm.failed) this.ctx = this.vm.createStreamContext(this);
-    const eos = this.requestHasNoBody();
+    const eos = this.requestEos;
     if (this.vm.failed && !this.core.failOpen && !this.streamFailed) {
       // A request without a body is whole at its headers (end_stream): the reply keeps the connection.
       if (eos) this.decoder.sourceEnded = true;
@@ -453,19 +457,6 @@ export class HttpStream implements StreamHooks {
       (t) => this.decoder.onTrailers(t),
       () => this.touch(),
     );
-  }
-
-  /** No transfer-encoding and no (or a zero) content-length; read from the raw lines (node:http builds
-   * req.headers only when asked, and duplicates of content-length keep the first, as there). */
-  private requestHasNoBody(): boolean {
-    const raw = this.req.rawHeaders;
-    let cl: string | undefined;
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      const name = raw[i];
-      if (name.length === 17 && lowerAscii(name) === "transfer-encoding") return false;
-      if (cl === undefined && name.length === 14 && lowerAscii(name) === "content-length") cl = raw[i + 1];
-    }
-    return cl === undefined || Number(cl) === 0;
   }
 
   private touch(): void {

@@ -13,6 +13,7 @@ import { Jwk, parseJwk, isSigningKey, jwksJsonLimits } from "../jwks/jwks";
 import { keyFits, verifyWithKey } from "../jwks/verify";
 import { algorithmAt, algorithmCount, KeyFamily } from "../jwt/algorithms";
 import { curveByteLength } from "../crypto/ecdsa";
+import { FIELD_P256, FIELD_P384, FIELD_P521 } from "../crypto/ec/field";
 
 /** Largest scratch buffer JS may request (bytes). */
 const MAX_SCRATCH: i32 = 64 << 20;
@@ -217,4 +218,21 @@ export function b64uDecodeString(s: string, dst: usize): i32 {
 /** Largest digest length, for sizing output buffers. */
 export function maxHashLength(): i32 {
   return MAX_HASH_LENGTH;
+}
+
+/**
+ * For tests: one prime-field operation of P-256 (curve 0), P-384 (1) or P-521 (2) on little-endian u32
+ * words at r, a, b (op 0: a*b, 1: a^2, 2: a+b, 3: a-b, each mod p; r may be a or b). 0 on success, -1 on
+ * a bad curve, op or pointer.
+ */
+export function ecFieldOp(curve: i32, op: i32, r: usize, a: usize, b: usize): i32 {
+  const f = curve == 0 ? FIELD_P256 : curve == 1 ? FIELD_P384 : curve == 2 ? FIELD_P521 : null;
+  if (f === null || op < 0 || op > 3) return -1;
+  const len = f.words << 2;
+  if (!inMemory(r, len) || !inMemory(a, len) || !inMemory(b, len)) return -1;
+  if (op == 0) f.mul(r, a, b);
+  else if (op == 1) f.sqr(r, a);
+  else if (op == 2) f.add(r, a, b);
+  else f.sub(r, a, b);
+  return 0;
 }

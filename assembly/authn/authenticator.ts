@@ -10,7 +10,7 @@ import { Jwt, parseJwtBytes } from "../jwt/jwt";
 import { checkTime, checkLifetime, areAudiencesAllowed } from "../jwt/claims";
 import { Jwks } from "../jwks/jwks";
 import { verifyJwtSignatureWithKey, keyStillSelects, KeyMatch } from "../jwks/verify";
-import { FoundToken } from "./extractor";
+import { FoundToken, NO_RULES } from "./extractor";
 import { CacheEntry, TokenCache, MAX_CACHED_TOKEN_BYTES } from "./cache";
 
 /** Never written: the parse of a token not yet looked at. */
@@ -26,7 +26,7 @@ export class TokenCheck {
   entry: CacheEntry | null = null;
   cacheKey: Uint8Array | null = null;
   /** The rules the token may be valid under, in configuration order, and the next one to try. */
-  candidates: JwtRule[] = [];
+  candidates: JwtRule[] = NO_RULES;
   next: i32 = 0;
   /** Whether the current candidate already refetched its key set for an unknown kid (once per candidate). */
   refetched: bool = false;
@@ -70,13 +70,7 @@ export function beginToken(t: TokenCheck, cache: TokenCache, cfg: Config | null 
     if (s != Status.Ok) return s;
   }
   const jwt = t.jwt;
-  if (jwt.hasIss) {
-    const rules = t.found.location.rules;
-    for (let i = 0; i < rules.length; i++) {
-      const r = unchecked(rules[i]);
-      if (r.issuer == jwt.iss) t.candidates.push(r);
-    }
-  }
+  if (jwt.hasIss) t.candidates = t.found.location.candidatesFor(jwt.iss);
   if (t.candidates.length > 0) return Status.Ok;
   if (cfg !== null && cfg.ignoreUnknownIssuers && !issuerNamed(cfg, jwt)) {
     t.ignored = true;

@@ -8,6 +8,9 @@ import { isJwtChar, jwtRunEnd, percentDecode, asciiLower, decodeText } from "../
 
 export const enum LocationKind { Header = 0, Param = 1, Cookie = 2 }
 
+/** Shared, never written: no candidate rules. */
+export const NO_RULES: JwtRule[] = [];
+
 export class Location {
   /** The rules that configured this location, in configuration order (each token may use any of them). */
   rules: JwtRule[] = [];
@@ -18,6 +21,29 @@ export class Location {
   constructor(public kind: LocationKind, public name: string, public prefix: string, public caseInsensitive: bool = false) {
     this.prefixBytes = Uint8Array.wrap(String.UTF8.encode(caseInsensitive ? asciiLower(prefix) : prefix));
     this.nameBytes = String.UTF8.encode(name);
+  }
+
+  /** The last issuer candidatesFor was asked about, and its answer (shared, never written). */
+  private lastIss: string | null = null;
+  private lastCandidates: JwtRule[] = NO_RULES;
+
+  /**
+   * The rules of this location for issuer `iss`, in configuration order (empty: none). The answer is a
+   * shared list, never written; the last issuer's is kept, so a repeat token allocates nothing.
+   */
+  candidatesFor(iss: string): JwtRule[] {
+    const last = this.lastIss;
+    if (last !== null && last == iss) return this.lastCandidates;
+    let out = NO_RULES;
+    for (let i = 0; i < this.rules.length; i++) {
+      const r = unchecked(this.rules[i]);
+      if (r.issuer != iss) continue;
+      if (out === NO_RULES) out = [];
+      out.push(r);
+    }
+    this.lastIss = iss;
+    this.lastCandidates = out;
+    return out;
   }
 
   /** Whether a rule for this issuer configured this location (Envoy's isIssuerAllowed). */
@@ -95,6 +121,10 @@ export class Extractor {
   locations: Location[] = [];
   /** Lower-case names of the headers extraction reads (header locations, and `cookie` if any cookie location). */
   headerNames: string[] = [];
+  /** Whether a cookie location is configured (`cookie` is in headerNames). */
+  readsCookies: bool = false;
+  /** What extract() returns: reused, so its caller must take the tokens before the next call. */
+  private found: Extraction = new Extraction();
 
   constructor(cfg: Config) {
     const byKey = new Map<string, Location>();
@@ -116,6 +146,7 @@ export class Extractor {
     }
     for (let i = 0; i < this.locations.length; i++) {
       const l = unchecked(this.locations[i]);
+      if (l.kind == LocationKind.Cookie) this.readsCookies = true;
       const name = l.kind == LocationKind.Header ? l.name : l.kind == LocationKind.Cookie ? "cookie" : "";
       if (name.length > 0 && !names.has(name)) {
         names.add(name);
@@ -129,9 +160,12 @@ export class Extractor {
    * prefix in it), each occurrence of a configured parameter, each occurrence of a configured cookie
    * across all `cookie` headers, empty ones included (they fail as a bad format, as Envoy fails an empty
    * first value). Backends disagree on which duplicate they read, so every duplicate must be valid.
+   * The answer is this extractor's one Extraction, valid until the next call.
    */
   extract(headers: RequestHeader[], path: string): Extraction {
-    const out = new Extraction();
+    const out = this.found;
+    out.tokens.length = 0;
+    out.overflow = false;
     const locs = this.locations;
     for (let i = 0; i < locs.length; i++) {
       const loc = unchecked(locs[i]);

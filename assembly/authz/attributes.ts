@@ -8,7 +8,6 @@ import { JwtRule } from "../config/config";
 import { claimValues } from "../jwt/claims";
 
 const NO_VALUES: string[] = [];
-import { Principal } from "./principal";
 import { pathEnd, parseIp } from "./match";
 
 function propertyString(name: string): string | null {
@@ -32,9 +31,9 @@ function addressIp(a: string, out: StaticArray<u8>): i32 {
   return last > 0 ? parseIp(a, 0, last, out) : 0;
 }
 
-/** Shared, never written: unread addresses and the absent principal cost no allocation. */
+/** Shared, never written: unread addresses and absent header values cost no allocation. */
 const NO_ADDR = new StaticArray<u8>(0);
-const NO_PRINCIPAL = new Principal();
+const NO_HEADER_VALUES: Array<string | null> = [];
 
 function hasUpper(s: string): bool {
   for (let i = 0; i < s.length; i++) {
@@ -50,9 +49,11 @@ export class RequestAttrs {
   path: string = "";
   authority: string = "";
   /** Values of Config.policyHeaders, in that order (several lines of a name joined with `,`, as Envoy). */
-  headers: Array<string | null> = [];
-  principal: Principal = NO_PRINCIPAL;
-  /** The first verified token (its claims are the policies' `request.auth.*`), and the rule that accepted it. */
+  headers: Array<string | null> = NO_HEADER_VALUES;
+  /**
+   * The first verified token (its `iss`/`sub` are the principal, its claims the policies' `request.auth.*`;
+   * null without a valid token), and the rule that accepted it.
+   */
   jwt: Jwt | null = null;
   rule: JwtRule | null = null;
   /** How many distinct claim paths the policies read (Config.claimPaths), and their values once computed. */
@@ -95,6 +96,43 @@ export class RequestAttrs {
   private _san: string | null = null;
   private _sanRead: bool = false;
   private _peers: string[] | null = null;
+
+  /**
+   * Starts a request: every field is set, so an object reused from an earlier request (the stream pool)
+   * carries nothing of it. A field added to this class must be set here too.
+   */
+  begin(method: string, path: string, authority: string, headers: Array<string | null>, xffNumTrustedHops: i32, xffIndex: i32, claimSlots: i32): void {
+    this.method = method;
+    this.path = path;
+    this.authority = authority;
+    this.headers = headers;
+    this.jwt = null;
+    this.rule = null;
+    this.claimSlots = claimSlots;
+    this._claims = null;
+    this.xffNumTrustedHops = xffNumTrustedHops;
+    this.xffIndex = xffIndex;
+    this._end = -1;
+    this._urlPath = null;
+    this._host = null;
+    this._port = -2;
+    this._srcFam = -1;
+    this._srcAddr = NO_ADDR;
+    this._remFam = -1;
+    this._remAddr = NO_ADDR;
+    this._dstFam = -1;
+    this._dstAddr = NO_ADDR;
+    this._sni = null;
+    this._sniRead = false;
+    this._san = null;
+    this._sanRead = false;
+    this._peers = null;
+  }
+
+  /** Drops what the request referenced (a pooled object keeps no token or header alive). */
+  release(): void {
+    this.begin("", "", "", NO_HEADER_VALUES, 0, -1, 0);
+  }
 
   pathEnd(): i32 {
     if (this._end < 0) this._end = pathEnd(this.path);

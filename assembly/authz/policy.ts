@@ -6,7 +6,7 @@ import { log, LogLevelValues } from "@solo-io/proxy-runtime/assembly";
 import {
   Config, Policy, PolicyAction, Rule, Source, Operation, Condition, CondKey, StringMatch, PathMatch,
 } from "../config/config";
-import { Principal, matchesAnyPrincipal } from "./principal";
+import { matchesAnyPrincipal } from "./principal";
 import { RequestAttrs } from "./attributes";
 import { anyMatches, pathMatches, anyCidr } from "./match";
 import { JsonKind } from "../util/json";
@@ -50,7 +50,7 @@ export const enum Miss {
 }
 
 export function sourceMiss(s: Source, a: RequestAttrs): Miss {
-  const p = a.principal;
+  const p = a.jwt;
   const rp = s.requestPrincipals;
   if (rp !== null && !matchesAnyPrincipal(rp, p, s.allowMissingSub)) return Miss.RequestPrincipals;
   const nrp = s.notRequestPrincipals;
@@ -173,9 +173,9 @@ export function conditionMiss(c: Condition, a: RequestAttrs): Miss {
   switch (c.key) {
     case CondKey.AuthPrincipal: {
       const v = c.principals;
-      if (v !== null && !matchesAnyPrincipal(v, a.principal, false)) return Miss.Values;
+      if (v !== null && !matchesAnyPrincipal(v, a.jwt, false)) return Miss.Values;
       const nv = c.notPrincipals;
-      return nv === null || !matchesAnyPrincipal(nv, a.principal, false) ? Miss.None : Miss.NotValues;
+      return nv === null || !matchesAnyPrincipal(nv, a.jwt, false) ? Miss.None : Miss.NotValues;
     }
     case CondKey.DestinationPort: {
       const port = a.destinationPort();
@@ -313,4 +313,3 @@ export function evaluatePolicies(cfg: Config, a: RequestAttrs, stats: Stats | nu
   return v;
 }
 
-export { Principal };

@@ -1,6 +1,7 @@
 // Owns how an Istio `requestPrincipals` value becomes matchers (pilot's requestPrincipalGenerator):
 // split at the LAST '/', `*` alone is iss present AND sub present, `*x`/`x*` are suffix/prefix forms.
 import { MatchKind, StringMatch, PrincipalMatch } from "../config/config";
+import { Jwt } from "../jwt/jwt";
 
 function present(): StringMatch {
   return new StringMatch(MatchKind.Present, "");
@@ -39,21 +40,13 @@ export function compilePrincipal(value: string): PrincipalMatch {
   return new PrincipalMatch(new StringMatch(MatchKind.Exact, iss), new StringMatch(MatchKind.Exact, sub));
 }
 
-/** The request's principal, from the verified token (absent when no valid token was presented). */
-export class Principal {
-  has: bool = false;
-  iss: string = "";
-  hasIss: bool = false;
-  sub: string = "";
-  hasSub: bool = false;
-}
-
 /**
- * Whether the principal matches any value. `allowMissingSub` (beyond Istio): a `*` sub side also
- * matches a token without `sub` (or with an empty one).
+ * Whether the request's principal, the `iss`/`sub` of its first verified token (`p`; null when no valid
+ * token was presented), matches any value. `allowMissingSub` (beyond Istio): a `*` sub side also matches
+ * a token without `sub` (or with an empty one).
  */
-export function matchesAnyPrincipal(list: PrincipalMatch[], p: Principal, allowMissingSub: bool): bool {
-  if (!p.has) return false;
+export function matchesAnyPrincipal(list: PrincipalMatch[], p: Jwt | null, allowMissingSub: bool): bool {
+  if (p === null) return false;
   const noSub = !p.hasSub || p.sub.length == 0;
   for (let i = 0; i < list.length; i++) {
     const m = unchecked(list[i]);

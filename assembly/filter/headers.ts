@@ -42,11 +42,12 @@ function nameIs(p: usize, len: i32, name: string): bool {
 }
 
 const METHODS = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"];
+const SCHEMES = ["https", "http"];
 
-/** `:method`, as a shared constant for the common ones (no allocation per request). */
-function methodOf(v: usize, vl: i32): string {
-  for (let i = 0; i < METHODS.length; i++) {
-    const m = unchecked(METHODS[i]);
+/** A `:method` or `:scheme` value, as a shared constant for the common ones (no allocation per request). */
+function knownText(v: usize, vl: i32, known: string[]): string {
+  for (let i = 0; i < known.length; i++) {
+    const m = unchecked(known[i]);
     if (nameIs(v, vl, m)) return m;
   }
   return decodeText(v, vl);
@@ -59,6 +60,9 @@ function isSkipped(k: usize, klen: i32, skip: string[]): bool {
   return false;
 }
 
+/** The one view readRequestHeaders fills: valid until its next call (only `extra` is a new list each time). */
+const VIEW = new RequestView();
+
 /**
  * Reads RequestHeaders (map 0). `wanted` lists the lower-case names to keep (token locations, `cookie`);
  * `skip` lists names to leave out (the forwarded-payload headers that are about to be removed).
@@ -67,7 +71,17 @@ function isSkipped(k: usize, klen: i32, skip: string[]): bool {
  * over) gives a view with `ok` false; a map the filter cannot read whole could hide a token or a forgery.
  */
 export function readRequestHeaders(wanted: string[], skip: string[], extra: string[] = []): RequestView {
-  const view = new RequestView();
+  const view = VIEW;
+  view.ok = false;
+  view.path = "";
+  view.authority = "";
+  view.scheme = "";
+  view.method = "";
+  view.hasOrigin = false;
+  view.hasCorsMethod = false;
+  view.extra = NO_EXTRA;
+  view.headers.length = 0;
+  view.sawSkipped = false;
   if (extra.length > 0) {
     const e = new Array<string | null>(extra.length);
     for (let j = 0; j < extra.length; j++) unchecked(e[j] = null);
@@ -124,8 +138,8 @@ export function readRequestHeaders(wanted: string[], skip: string[], extra: stri
     if (kl > 0 && load<u8>(k) == 0x3a) {
       if (nameIs(k, kl, ":path")) view.path = decodeText(v, vl);
       else if (nameIs(k, kl, ":authority")) view.authority = decodeText(v, vl);
-      else if (nameIs(k, kl, ":scheme")) view.scheme = decodeText(v, vl);
-      else if (nameIs(k, kl, ":method")) view.method = methodOf(v, vl);
+      else if (nameIs(k, kl, ":scheme")) view.scheme = knownText(v, vl, SCHEMES);
+      else if (nameIs(k, kl, ":method")) view.method = knownText(v, vl, METHODS);
       continue;
     }
     if (vl > 0) {
@@ -136,17 +150,15 @@ export function readRequestHeaders(wanted: string[], skip: string[], extra: stri
       view.sawSkipped = true;
       continue;
     }
-    let keep = false;
     for (let j = 0; j < wanted.length; j++) {
-      if (nameIs(k, kl, unchecked(wanted[j]))) {
-        keep = true;
+      const name = unchecked(wanted[j]);
+      if (nameIs(k, kl, name)) {
+        // The configured name is the same text: no per-request string for it.
+        const value = new Uint8Array(vl);
+        memory.copy(value.dataStart, v, <usize>vl);
+        view.headers.push(new RequestHeader(name, value));
         break;
       }
-    }
-    if (keep) {
-      const value = new Uint8Array(vl);
-      memory.copy(value.dataStart, v, <usize>vl);
-      view.headers.push(new RequestHeader(decodeText(k, kl), value));
     }
   }
   free(buf);

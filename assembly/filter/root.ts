@@ -13,7 +13,7 @@ import { Extractor } from "../authn/extractor";
 import { RemoteSet, DocKind } from "../jwks/remote";
 import { KeySets, FetchStarter, TICK_MS, FAST_TICK_MS } from "../jwks/keysets";
 import { claimVmId } from "../jwks/shared";
-import { JwtStream } from "./stream";
+import { JwtStream, STREAM_POOL_MAX } from "./stream";
 import { TokenCache } from "../authn/cache";
 import { Stats } from "./stats";
 import { nowMs } from "./clock";
@@ -57,8 +57,24 @@ export class JwtRoot extends RootContext {
   /** The first fetches of the configuration are still to start (at the first tick). */
   private startPending: bool = false;
 
+  /** Deleted streams kept for the next requests (at most STREAM_POOL_MAX): a request allocates no stream. */
+  private idleStreams: JwtStream[] = [];
+
   createContext(context_id: u32): Context {
+    const idle = this.idleStreams;
+    if (idle.length > 0) {
+      const s = idle.pop();
+      s.reuse(context_id);
+      return s;
+    }
     return new JwtStream(context_id, this);
+  }
+
+  /** Takes back a deleted stream; the host calls it no more, and a paused waiter of it no longer matches. */
+  recycle(s: JwtStream): void {
+    if (this.idleStreams.length >= STREAM_POOL_MAX) return;
+    s.reuse(0);
+    this.idleStreams.push(s);
   }
 
   onConfigure(configuration_size: u32): bool {

@@ -22,6 +22,20 @@ export function statName(s: string): string {
   return out;
 }
 
+/**
+ * `https_idp_example_com_keys_1f0c9a3e`: statName of a URI plus 8 hex digits of its FNV-1a hash, so two
+ * URIs that sanitize alike (`https://a/b`, `https://a.b`) never share a gauge. Envoy shares a stat by name
+ * across VMs, so the name depends on the URI alone.
+ */
+export function uriStatName(uri: string): string {
+  let h: u32 = 0x811c9dc5;
+  for (let i = 0; i < uri.length; i++) {
+    h ^= <u32>uri.charCodeAt(i);
+    h *= 0x01000193;
+  }
+  return statName(uri) + "_" + h.toString(16).padStart(8, "0");
+}
+
 export class Stats {
   allowed: Counter = new Counter("jwt_authn.allowed");
   denied: Counter = new Counter("jwt_authn.denied");
@@ -57,12 +71,12 @@ export class Stats {
     c.increment(1);
   }
 
-  /** `jwt_authn.jwks_age_seconds.<uri>`: seconds since the set was last confirmed good. */
+  /** `jwt_authn.jwks_age_seconds.<uri>_<hash>`: seconds since the set was last confirmed good. */
   recordAge(uri: string, seconds: f64): void {
     let g: Gauge;
     if (this.ages.has(uri)) g = this.ages.get(uri);
     else {
-      g = new Gauge("jwt_authn.jwks_age_seconds." + statName(uri));
+      g = new Gauge("jwt_authn.jwks_age_seconds." + uriStatName(uri));
       this.ages.set(uri, g);
     }
     g.record(seconds > 0 ? <u64>seconds : 0);

@@ -15,7 +15,6 @@ import { TokenCache } from "../authn/cache";
 import { Jwks } from "../jwks/jwks";
 import { KeyWaiter, RemoteSet, DocKind, Need } from "../jwks/remote";
 import { KeySets } from "../jwks/keysets";
-import { Principal } from "../authz/principal";
 import { evaluatePolicies, requestLine, Verdict } from "../authz/policy";
 import { RequestAttrs } from "../authz/attributes";
 import { explainPolicies, EXPLAIN_HEADER } from "../authz/explain";
@@ -56,7 +55,6 @@ function removeCookieEverywhere(name: string, headers: RequestHeader[]): void {
 // Never mutated: fields are replaced, not written into.
 const NO_CHECKS: TokenCheck[] = [];
 const NO_HEADERS: RequestHeader[] = [];
-const NO_PRINCIPAL: Principal = new Principal();
 /** Off (no entries), until the request takes its root's cache: a stream allocates no cache of its own. */
 const NO_CACHE: TokenCache = new TokenCache(0, 0);
 
@@ -67,24 +65,40 @@ function refusedLine(method: string, path: string): string {
   return line.length > 256 ? line.substring(0, 256) + "..." : line;
 }
 
-/** A paused request, tied to the one key set it waits for. */
+/**
+ * A paused request, tied to the one key set it waits for. The stream object may be recycled for a later
+ * request once this one is deleted, so the waiter remembers which request it is: the context id and the
+ * stream's generation at the pause.
+ */
 class StreamWaiter extends KeyWaiter {
+  private id: u32;
+  private generation: u32;
   constructor(public stream: JwtStream, remote: RemoteSet) {
     super(remote);
+    this.id = stream.context_id;
+    this.generation = stream.generation;
   }
   contextId(): u32 {
-    return this.stream.context_id;
+    return this.id;
   }
   isAlive(): bool {
-    return !this.stream.deleted;
+    return !this.stream.deleted && this.stream.generation == this.generation;
   }
   keysReady(ok: bool): void {
-    this.stream.keysReady(this.remote, ok);
+    if (this.isAlive()) this.stream.keysReady(this.remote, ok);
   }
 }
 
+/** Idle stream objects a root keeps for its next requests (each holds no reference into a past request). */
+export const STREAM_POOL_MAX: i32 = 32;
+
 export class JwtStream extends Context {
   deleted: bool = false;
+  /** How many requests this object served before the current one (it is pooled; see StreamWaiter). */
+  generation: u32 = 0;
+  /** This object's attributes and token list, reused by its next requests (set afresh by each). */
+  private ownAttrs: RequestAttrs | null = null;
+  private ownChecks: TokenCheck[] = [];
   private jwtRoot: JwtRoot;
   /**
    * What the request started with: the configuration, its compiled rules and the token cache of that
@@ -105,7 +119,6 @@ export class JwtStream extends Context {
   private explanation: string = "";
   private authority: string = "";
   private scheme: string = "";
-  private principal: Principal = NO_PRINCIPAL;
   /** What the policies look at (method, headers they name); null when there are no policies. */
   private attrs: RequestAttrs | null = null;
   /** The header lines extraction read (token headers and `cookie`), for removing an ignored cookie token. */
@@ -142,14 +155,12 @@ export class JwtStream extends Context {
     this.authority = view.authority;
     this.scheme = view.scheme;
     if (cfg.policies.length > 0) {
-      const a = new RequestAttrs();
-      a.method = view.method;
-      a.path = view.path;
-      a.authority = view.authority;
-      a.headers = view.extra;
-      a.xffNumTrustedHops = cfg.xffNumTrustedHops;
-      a.xffIndex = cfg.xffIndex;
-      a.claimSlots = cfg.claimPaths.length;
+      let a = this.ownAttrs;
+      if (a === null) {
+        a = new RequestAttrs();
+        this.ownAttrs = a;
+      }
+      a.begin(view.method, view.path, view.authority, view.extra, cfg.xffNumTrustedHops, cfg.xffIndex, cfg.claimPaths.length);
       this.attrs = a;
     }
     if (view.sawSkipped) {
@@ -164,7 +175,8 @@ export class JwtStream extends Context {
       if (st !== null) st.corsPreflightBypassed.increment(1);
       return this.proceed(cfg);
     }
-    this.readHeaders = view.headers;
+    // The view is reused by the next request; a cookie token ignored for its issuer needs the lines later.
+    if (extractor.readsCookies) this.readHeaders = view.headers.slice();
     const found = extractor.extract(view.headers, this.path);
     const tokens = found.tokens;
     if (found.overflow) {
@@ -175,8 +187,11 @@ export class JwtStream extends Context {
       // The common anonymous request: nothing to check, straight to the policies.
       return this.proceed(cfg);
     }
-    const checks = new Array<TokenCheck>(tokens.length);
-    for (let i = 0; i < tokens.length; i++) unchecked(checks[i] = new TokenCheck(unchecked(tokens[i])));
+    // Filled by push only: growing `length` first would show the collector slots not yet written (or
+    // pointers from an earlier request it no longer traces) while `new TokenCheck` runs a collection step.
+    const checks = this.ownChecks;
+    checks.length = 0;
+    for (let i = 0; i < tokens.length; i++) checks.push(new TokenCheck(unchecked(tokens[i])));
     this.checks = checks;
     this.nowMs = nowMs();
     return this.proceed(cfg);
@@ -197,6 +212,35 @@ export class JwtStream extends Context {
 
   onDelete(): void {
     this.deleted = true;
+    this.jwtRoot.recycle(this);
+  }
+
+  /**
+   * Forgets the request (every per-request field back to its start) and makes this object the stream
+   * of context `contextId`; a waiter of the old request no longer matches it (generation).
+   */
+  reuse(contextId: u32): void {
+    this.context_id = contextId;
+    this.generation++;
+    this.deleted = false;
+    this.cfg = null;
+    this.cache = NO_CACHE;
+    this.keySets = null;
+    this.checks = NO_CHECKS;
+    this.ownChecks.length = 0;
+    this.next = 0;
+    this.nowMs = 0;
+    this.path = "";
+    this.method = "";
+    this.decision = "";
+    this.explanation = "";
+    this.authority = "";
+    this.scheme = "";
+    this.attrs = null;
+    const a = this.ownAttrs;
+    if (a !== null) a.release();
+    this.readHeaders = NO_HEADERS;
+    this.waiting = false;
   }
 
   private fail(s: Status, tokenPresent: bool): void {
@@ -219,9 +263,8 @@ export class JwtStream extends Context {
 
   /** `principal=iss/sub issuer=<accepting rule's issuer>` for a debug decision header. */
   private principalWords(): string {
-    const p = this.principal;
-    let out = " principal=" + (p.has ? debugWord(p.iss) + "/" + debugWord(p.sub) : "-");
     const first = this.verifiedToken();
+    let out = " principal=" + (first !== null ? debugWord(first.jwt.iss) + "/" + debugWord(first.jwt.sub) : "-");
     if (first !== null) {
       const rule = first.accepted;
       if (rule !== null) out += " issuer=" + debugWord(rule.issuer);
@@ -343,7 +386,6 @@ export class JwtStream extends Context {
       if (cfg.debugHeaders) this.decision = this.verdictDecision(null);
       return FilterHeadersStatusValues.Continue;
     }
-    attrs.principal = this.principal;
     const first = this.verifiedToken();
     attrs.jwt = first !== null ? first.jwt : null;
     attrs.rule = first !== null ? first.accepted : null;
@@ -359,7 +401,7 @@ export class JwtStream extends Context {
       log(LogLevelValues.info, "rbac: denied by policy " + verdict.policy + " rule " +
         (verdict.rule < 0 ? "-" : verdict.rule.toString()) + ": " + requestLine(attrs));
       const decision = cfg.debugHeaders ? this.verdictDecision(verdict) : "";
-      if (cfg.denyWithAuthenticate && !this.principal.has) {
+      if (cfg.denyWithAuthenticate && first === null) {
         // Beyond Istio: a request that brought no valid token is told to authenticate (401), not forbidden.
         sendAuthnFailure(Status.JwtMissed, realmFor(this.scheme, this.authority, this.path), false, decision, explanation);
       } else sendRbacDenied(verdict.policy, decision, explanation);
@@ -402,15 +444,6 @@ export class JwtStream extends Context {
       const rule = t.accepted;
       if (rule === null) continue;
       const jwt = t.jwt;
-      if (!this.principal.has) {
-        const p = new Principal();
-        p.has = true;
-        p.iss = jwt.iss;
-        p.hasIss = jwt.hasIss;
-        p.sub = jwt.sub;
-        p.hasSub = jwt.hasSub;
-        this.principal = p;
-      }
       if (rule.outputPayloadToHeader.length > 0) {
         stream_context.headers.request.add(rule.outputPayloadToHeader, jwt.payloadB64);
       }

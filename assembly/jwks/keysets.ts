@@ -196,7 +196,7 @@ export class KeySets {
     }
     if (status != "200") {
       const loc = h.get("location");
-      const why = status.startsWith("3") ? "status " + status + " (redirect to " + loc + " not followed)" : "status " + status;
+      const why = status.startsWith("3") ? "status " + status + " (redirect to " + (loc.length > 256 ? loc.substring(0, 256) + "..." : loc) + " not followed)" : "status " + status;
       this.finish(rs, nowMs, why, -1, false);
       return;
     }

@@ -282,9 +282,31 @@ test("counters and ages on the admin port, in Envoy's Prometheus naming", async 
     expect(prom).toMatch(/^jwt_authn_allowed\{\} 1$/m);
     expect(prom).toMatch(/^jwt_authn_denied\{\} 1$/m);
     expect(prom).toMatch(/^jwt_authn_denied_jwt_header_is_an_invalid_json\{\} 1$|^jwt_authn_denied_jwt_header_is_an_invalid_base64url_encoded\{\} 1$/m);
-    expect(prom).toMatch(/# TYPE jwt_authn_jwks_age_seconds_https_idp_example_com_keys gauge\njwt_authn_jwks_age_seconds_https_idp_example_com_keys\{\} [45]\n/);
+    expect(prom).toMatch(/# TYPE jwt_authn_jwks_age_seconds_https_idp_example_com_keys_f0a0d6f3 gauge\njwt_authn_jwks_age_seconds_https_idp_example_com_keys_f0a0d6f3\{\} [45]\n/);
     const text = (await request(`${g.gw.adminUrl}/stats`)).body;
     expect(text).toMatch(/^wasmcustom\.jwt_authn\.jwks_fetch_success: 1$/m);
+  } finally {
+    await g.close();
+    await jwks.close();
+  }
+});
+
+test("two key-set URIs that sanitize to the same stat name get two age gauges", async () => {
+  const jwks = await startJwksServer({ kind: "ok", body: jwksOf(key) });
+  // `https://idp.example.com/keys` and `https://idp.example.com.keys` both read https_idp_example_com_keys.
+  const g = await startGateway({
+    jwtRules: [{ issuer: ISS, jwksUri: URI }, { issuer: "https://other.example.com", jwksUri: "https://idp.example.com.keys" }],
+  }, backend.url, {
+    workers: 1, clusters: { [CLUSTER]: jwks.url, "outbound|443||idp.example.com.keys": jwks.url }, serve: { manualClock: true, adminPort: 0 },
+  });
+  try {
+    await g.gw.advance(1);
+    await g.gw.advance(5000);
+    expect(jwks.hits).toBe(2);
+    const prom = (await request(`${g.gw.adminUrl}/stats/prometheus`)).body;
+    const gauges = prom.split("\n").filter((l) => /^jwt_authn_jwks_age_seconds_https_idp_example_com_keys_[0-9a-f]{8}\{\} \d+$/.test(l));
+    expect(gauges).toHaveLength(2);
+    expect(new Set(gauges.map((l) => l.split("{")[0])).size).toBe(2);
   } finally {
     await g.close();
     await jwks.close();

@@ -2,7 +2,8 @@
 // small WAT module standing in for a proxy-wasm SDK example: response headers flushed when the filter
 // chain continues, the buffer limit checked as each chunk is added, replace_header_map_value as setCopy,
 // the plugin configuration as raw bytes, hop-by-hop headers visible to filters and stripped after them,
-// HTTP/1 framing and request-target handling, Envoy's log format, reset texts and the access-log switch.
+// HTTP/1 framing and request-target handling, TE sanitizing and repeated Host lines, Envoy's log format,
+// reset texts and the access-log switch.
 
 import fs from "node:fs";
 import net from "node:net";
@@ -412,6 +413,108 @@ describe("HTTP/1 as Envoy's codec and connection manager handle it", () => {
     expect(loggedMaps(t).length).toBe(before);
     expect(up.requests.find((q) => q.url === "/sneaky")).toBeUndefined();
     await waitFor(() => t.logs.some((l) => l.includes(" 400 http1.connection_header_rejected ")), "access log");
+  });
+
+  // ConnectionManagerUtility::sanitizeTEHeader (conn_manager_utility.cc, Envoy >= 1.29.3): before any
+  // filter, a TE that lists exactly "trailers" becomes "trailers", any other TE is removed, an empty one
+  // stays; TE is an inline header, so its lines are one entry (the first line's place), values joined.
+  test.each([
+    ["trailers, gzip", "trailers", ["TE: trailers, gzip"]],
+    ["gzip, trailers ;q=0.5 (no element is exactly trailers)", undefined, ["TE: gzip, trailers ;q=0.5"]],
+    ["gzip", undefined, ["TE: gzip"]],
+    ["Trailers (the comparison is case-sensitive)", undefined, ["TE: Trailers"]],
+    ["\\ttrailers\\t (ASCII whitespace stripped)", "trailers", ["TE: gzip,\ttrailers\t"]],
+    ["two lines, gzip then trailers", "trailers", ["TE: gzip", "X-Between: b", "TE: trailers"]],
+    ["an empty TE is left as it is", "", ["TE: "]],
+    ["nominated by Connection with Trailers, deflate (any case there)", "trailers", ["Connection: te", "TE: Trailers, deflate"]],
+    ["nominated by Connection without trailers", undefined, ["Connection: te", "TE: deflate"]],
+])("TE %s: the filter and the upstream see te %p (undefined: removed)", async (name, expected, lines) => {
+    const url = `/te-${encodeURIComponent(name)}`;
+    const before = loggedMaps(t).length;
+    const c = await RawConnection.open(t.gw.port);
+    const r = await c.request(get(url, t.gw.port, ["X-Before: a", ...lines, "X-After: z"]));
+    c.close();
+    expect(r.status).toBe(200);
+    const map = loggedMaps(t)[before];
+    const te = map.filter(([k]) => k === "te");
+    expect(te).toEqual(expected === undefined ? [] : [["te", expected]]);
+    // The one entry stays where the first TE line was.
+    if (expected !== undefined) expect(map.findIndex(([k]) => k === "te")).toBe(map.findIndex(([k]) => k === "x-before") + 1);
+    const seen = up.requests.find((q) => q.url === url);
+    expect(seen?.rawHeaders.filter(([k]) => k.toLowerCase() === "te")).toEqual(expected === undefined ? [] : [["te", expected]]);
+  });
+
+  // Envoy's request header map maps a "host" line to the :authority inline header (HeaderMapImpl's
+  // StaticLookupTable, "Special case where we map a legacy host header to :authority"), and the HTTP/1
+  // codec adds each line with addViaMove, which appends a repeated inline header with ","
+  // (HeaderMapImpl::appendToHeader): two Host lines are one :authority "a,b", not a 400 (neither the
+  // codec nor BalsaParser's HttpValidationPolicy refuses a repeated Host). HeaderUtility::
+  // requestHeadersValid then checks the joined value's characters (authorityIsValid).
+  test("two Host lines: one :authority with both values joined by a comma, for the filter and the upstream", async () => {
+    const before = loggedMaps(t).length;
+    const c = await RawConnection.open(t.gw.port);
+    const r = await c.request(["GET /two-hosts HTTP/1.1", "Host: a.example", "X-Mid: m", "Host: b.example:8080", "Host: "]);
+    c.close();
+    expect(r.status).toBe(200);
+    const map = loggedMaps(t)[before];
+    expect(map.filter(([k]) => k === ":authority" || k === "host")).toEqual([[":authority", "a.example,b.example:8080"]]);
+    expect(map[0]).toEqual([":authority", "a.example,b.example:8080"]);
+    const seen = up.requests.find((q) => q.url === "/two-hosts");
+    expect(seen?.rawHeaders.filter(([k]) => k.toLowerCase() === "host")).toEqual([["host", "a.example,b.example:8080"]]);
+  });
+
+  test.each([
+    ["a second Host line with a path", ["Host: a.example", "Host: b.example/admin"]],
+    ["a Host with a space", ["Host: a.example evil.example"]],
+    ["a Host with a quote", ['Host: "a.example"']],
+  ])("%s: 400 Bad Request (http.invalid_authority) before any filter, nothing upstream", async (name, hosts) => {
+    const url = `/bad-authority-${encodeURIComponent(name)}`;
+    const before = loggedMaps(t).length;
+    const c = await openSocket(t.gw.port);
+    c.socket.write(`GET ${url} HTTP/1.1\r\n${hosts.join("\r\n")}\r\n\r\n`);
+    await waitFor(() => c.closed(), "the connection to close");
+    const head = headOf(c.data());
+    expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(head).toContain("\r\nconnection: close");
+    expect(c.data().subarray(c.data().indexOf("\r\n\r\n") + 4).toString()).toBe("Bad Request");
+    expect(loggedMaps(t).length).toBe(before);
+    expect(up.requests.find((q) => q.url === url)).toBeUndefined();
+    await waitFor(() => t.logs.some((l) => l.includes(" 400 http.invalid_authority ")), "access log");
+  });
+
+  // One pass over the header lines gives the map, the nominations, TE, :authority and end_stream together.
+  test("one request with all of it: nominated x-request-id regenerated, TE, two Hosts, a chunked body", async () => {
+    const before = loggedMaps(t).length;
+    const c = await RawConnection.open(t.gw.port);
+    const r = await c.request(
+      [
+        "POST /all-in-one HTTP/1.1",
+        "Host: h1.example",
+        "Connection: keep-alive, X-Request-Id, X-Drop",
+        "X-Request-Id: chosen-by-client",
+        "X-Drop: d",
+        "TE: gzip, trailers",
+        "Host: h2.example",
+        "Transfer-Encoding: chunked",
+        "Content-Length-Is-Not: 0",
+      ],
+      "5\r\nhello\r\n0\r\n\r\n",
+    );
+    expect(r.status).toBe(200);
+    const map = loggedMaps(t)[before];
+    expect(map.slice(0, 4)).toEqual([
+      [":authority", "h1.example,h2.example"],
+      [":path", "/all-in-one"],
+      [":method", "POST"],
+      [":scheme", "http"],
+    ]);
+    expect(map.slice(4).map(([k]) => k)).toEqual(["te", "content-length-is-not", "x-forwarded-proto", "x-request-id"]);
+    expect(map.find(([k]) => k === "x-request-id")?.[1]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(up.requests.find((q) => q.url === "/all-in-one")?.body).toBe("hello");
+    // A request with Content-Length: 0 ends with its headers and keeps the connection.
+    const next = await c.request(["POST /after-all HTTP/1.1", "Host: h.example", "Content-Length: 0"]);
+    expect(next.body.toString()).toBe("upstream saw POST /after-all");
+    c.close();
   });
 });
 
