@@ -125,6 +125,21 @@ export class Extractor {
   readsCookies: bool = false;
   /** What extract() returns: reused, so its caller must take the tokens before the next call. */
   private found: Extraction = new Extraction();
+  /** The input of the last extract() (references), and whether a parameter location reads the path. */
+  private lastHeaders: RequestHeader[] = [];
+  private lastPath: string | null = null;
+  private readsPath: bool = false;
+
+  private sameInput(headers: RequestHeader[], path: string): bool {
+    const last = this.lastHeaders;
+    const lastPath = this.lastPath;
+    if (lastPath === null || headers.length != last.length) return false;
+    if (this.readsPath && lastPath != path) return false;
+    for (let i = 0; i < headers.length; i++) {
+      if (unchecked(headers[i]) !== unchecked(last[i])) return false;
+    }
+    return true;
+  }
 
   constructor(cfg: Config) {
     const byKey = new Map<string, Location>();
@@ -147,6 +162,7 @@ export class Extractor {
     for (let i = 0; i < this.locations.length; i++) {
       const l = unchecked(this.locations[i]);
       if (l.kind == LocationKind.Cookie) this.readsCookies = true;
+      if (l.kind == LocationKind.Param) this.readsPath = true;
       const name = l.kind == LocationKind.Header ? l.name : l.kind == LocationKind.Cookie ? "cookie" : "";
       if (name.length > 0 && !names.has(name)) {
         names.add(name);
@@ -164,8 +180,16 @@ export class Extractor {
    */
   extract(headers: RequestHeader[], path: string): Extraction {
     const out = this.found;
+    // Extraction is a function of the header lines and (with a parameter location) the path: the same
+    // RequestHeader objects (readRequestHeaders reuses a line repeated byte for byte) give the same
+    // tokens, so the last answer stands. FoundToken is immutable; the caller only reads the list.
+    if (this.sameInput(headers, path)) return out;
     out.tokens.length = 0;
     out.overflow = false;
+    const last = this.lastHeaders;
+    last.length = 0;
+    for (let i = 0; i < headers.length; i++) last.push(unchecked(headers[i]));
+    this.lastPath = path;
     const locs = this.locations;
     for (let i = 0; i < locs.length; i++) {
       const loc = unchecked(locs[i]);

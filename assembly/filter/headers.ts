@@ -5,7 +5,7 @@
 import { proxy_get_header_map_pairs } from "@solo-io/proxy-runtime/assembly/imports";
 import { free } from "@solo-io/proxy-runtime/assembly/malloc";
 import { RequestHeader } from "../authn/extractor";
-import { decodeText } from "../util/bytes";
+import { decodeText, bytesEqual } from "../util/bytes";
 
 /** Out-parameters of the host call: [ptr, size]. */
 @lazy const OUT: usize = memory.data(8, 4);
@@ -62,6 +62,8 @@ function isSkipped(k: usize, klen: i32, skip: string[]): bool {
 
 /** The one view readRequestHeaders fills: valid until its next call (only `extra` is a new list each time). */
 const VIEW = new RequestView();
+/** The previous request's kept lines, in order: a line repeated byte for byte reuses its RequestHeader. */
+const PREVIOUS: RequestHeader[] = [];
 
 /**
  * Reads RequestHeaders (map 0). `wanted` lists the lower-case names to keep (token locations, `cookie`);
@@ -153,6 +155,16 @@ export function readRequestHeaders(wanted: string[], skip: string[], extra: stri
     for (let j = 0; j < wanted.length; j++) {
       const name = unchecked(wanted[j]);
       if (nameIs(k, kl, name)) {
+        // The line at the same place in the previous request, if it was the same name and bytes (a
+        // client repeating its token): its RequestHeader is immutable, so it is taken again, no copy.
+        const at = view.headers.length;
+        if (at < PREVIOUS.length) {
+          const prev = unchecked(PREVIOUS[at]);
+          if (prev.name == name && prev.raw.length == vl && bytesEqual(prev.raw.dataStart, v, vl)) {
+            view.headers.push(prev);
+            break;
+          }
+        }
         // The configured name is the same text: no per-request string for it.
         const value = new Uint8Array(vl);
         memory.copy(value.dataStart, v, <usize>vl);
@@ -163,5 +175,8 @@ export function readRequestHeaders(wanted: string[], skip: string[], extra: stri
   }
   free(buf);
   view.ok = whole && at == size;
+  // Remembered for the next request (references only: no allocation once the list has grown).
+  PREVIOUS.length = 0;
+  for (let i = 0; i < view.headers.length; i++) PREVIOUS.push(unchecked(view.headers[i]));
   return view;
 }

@@ -2,11 +2,14 @@
 // is logged once at error level and refused), owns the compiled Config, the extractor, the token cache
 // and the key sets (jwks/keysets.ts: one shared, refreshed set per URI, attached to the rules that use
 // it), starts their fetches with proxy_http_call and drives their lifecycle from proxy_on_tick (never
-// from onConfigure: see there).
+// from onConfigure: see there). A configuration that replaces another keeps the old key sets ticking
+// until the requests paused on them are resumed or failed; a tick period the host refused is asked for
+// again at the next chance (tick, fetch response, paused request, configuration), logged once.
 import {
   RootContext, Context, BaseContext, log, LogLevelValues, HeaderPair, WasmResultValues,
 } from "@solo-io/proxy-runtime/assembly";
-import { set_tick_period_milliseconds, get_current_time_nanoseconds } from "@solo-io/proxy-runtime/assembly/runtime";
+import { get_current_time_nanoseconds } from "@solo-io/proxy-runtime/assembly/runtime";
+import { proxy_set_tick_period_milliseconds } from "@solo-io/proxy-runtime/assembly/imports";
 import { Config } from "../config/config";
 import { parseConfig } from "../config/parse";
 import { Extractor } from "../authn/extractor";
@@ -23,7 +26,7 @@ import { nowMs } from "./clock";
 const START_TICK_MS: u32 = 1;
 
 class FetchOrigin extends BaseContext {
-  constructor(id: u32, public remote: RemoteSet, public keySets: KeySets) {
+  constructor(id: u32, public remote: RemoteSet, public keySets: KeySets, public root: JwtRoot) {
     super(id);
   }
 }
@@ -31,6 +34,8 @@ class FetchOrigin extends BaseContext {
 function onFetchResponse(origin: BaseContext, numHeaders: u32, bodySize: usize, _numTrailers: u32): void {
   const o = origin as FetchOrigin;
   o.keySets.complete(o.remote, numHeaders, bodySize, nowMs());
+  // The period may have changed (requests resumed), or the host refused the last one: ask again.
+  o.root.updateTick();
 }
 
 class RootFetcher extends FetchStarter {
@@ -42,7 +47,7 @@ class RootFetcher extends FetchStarter {
     const ks = this.keySets;
     if (ks === null) return WasmResultValues.InternalFailure;
     return this.root.httpCall(rs.target.cluster, headers, new ArrayBuffer(0), [], timeoutMs,
-      new FetchOrigin(this.root.context_id, rs, ks), onFetchResponse);
+      new FetchOrigin(this.root.context_id, rs, ks, this.root), onFetchResponse);
   }
 }
 
@@ -54,6 +59,10 @@ export class JwtRoot extends RootContext {
   keySets: KeySets | null = null;
   private vmId: u32 = 0;
   private tickMs: u32 = 0;
+  /** The host refused the last tick period asked for (logged once until it is accepted). */
+  private tickRefused: bool = false;
+  /** Key sets of replaced configurations that still hold paused requests (drained on ticks). */
+  private retiredKeySets: KeySets[] = [];
   /** The first fetches of the configuration are still to start (at the first tick). */
   private startPending: bool = false;
 
@@ -98,6 +107,10 @@ export class JwtRoot extends RootContext {
     const fetcher = new RootFetcher(this);
     const ks = new KeySets(this.vmId, cfg.maxPausedRequests, stats, fetcher);
     fetcher.keySets = ks;
+    // Requests paused on the key sets of the configuration being replaced keep them: they are ticked
+    // (drainTick) until each such request is resumed or failed within its fetch timeout.
+    const old = this.keySets;
+    if (old !== null && old.anyPaused()) this.retiredKeySets.push(old);
     for (let i = 0; i < cfg.rules.length; i++) {
       const r = unchecked(cfg.rules[i]);
       const jt = r.jwksTarget;
@@ -118,15 +131,29 @@ export class JwtRoot extends RootContext {
   }
 
   onTick(): void {
-    const ks = this.keySets;
-    if (ks === null) return;
     const now = nowMs();
-    if (this.startPending) {
-      this.startPending = false;
-      ks.start(now);
+    const ks = this.keySets;
+    if (ks !== null) {
+      if (this.startPending) {
+        this.startPending = false;
+        ks.start(now);
+      }
+      ks.tick(now);
     }
-    ks.tick(now);
+    this.drainRetired(now);
     this.updateTick();
+  }
+
+  /** Ticks the key sets of replaced configurations; drops those whose paused requests are all over. */
+  private drainRetired(now: f64): void {
+    const old = this.retiredKeySets;
+    if (old.length == 0) return;
+    const keep: KeySets[] = [];
+    for (let i = 0; i < old.length; i++) {
+      const k = unchecked(old[i]);
+      if (k.drainTick(now)) keep.push(k);
+    }
+    this.retiredKeySets = keep;
   }
 
   /**
@@ -135,10 +162,21 @@ export class JwtRoot extends RootContext {
    */
   updateTick(): void {
     const ks = this.keySets;
-    const want: u32 = ks === null || !ks.any() ? 0 : this.startPending ? START_TICK_MS : ks.anyPaused() ? FAST_TICK_MS : TICK_MS;
-    if (want != this.tickMs) {
+    let want: u32 = ks === null || !ks.any() ? 0 : this.startPending ? START_TICK_MS : ks.anyPaused() ? FAST_TICK_MS : TICK_MS;
+    if (this.retiredKeySets.length > 0 && (want == 0 || want > FAST_TICK_MS)) want = FAST_TICK_MS;
+    if (want == this.tickMs) return;
+    // Recorded only once the host took it: a refused period is asked for again at the next call.
+    const r = proxy_set_tick_period_milliseconds(want);
+    if (r == WasmResultValues.Ok) {
       this.tickMs = want;
-      set_tick_period_milliseconds(want);
+      if (this.tickRefused) {
+        this.tickRefused = false;
+        log(LogLevelValues.info, "jwt_authn: tick period " + want.toString() + " ms set after an earlier refusal");
+      }
+    } else if (!this.tickRefused) {
+      this.tickRefused = true;
+      log(LogLevelValues.error, "jwt_authn: the host refused tick period " + want.toString() + " ms (WasmResult " + (<i32>r).toString() +
+        "); key sets are not refreshed and paused requests not timed out until it is accepted (asked again at the next request, fetch response or configuration)");
     }
   }
 }

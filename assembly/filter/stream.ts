@@ -7,7 +7,7 @@ import {
 import { readRequestHeaders } from "./headers";
 import { Status, statusString } from "../status";
 import { Config, JwtRule } from "../config/config";
-import { Extractor, LocationKind, removeQueryParam, removeCookie, RequestHeader } from "../authn/extractor";
+import { Extractor, Location, LocationKind, removeQueryParam, removeCookie, RequestHeader } from "../authn/extractor";
 import { claimHeaderValue } from "../authn/claimheaders";
 import { findClaim } from "../jwt/claims";
 import { TokenCheck, beginToken, checkRuleClaims, verifyWithKeys } from "../authn/authenticator";
@@ -423,6 +423,19 @@ export class JwtStream extends Context {
   }
 
   /**
+   * Removes a token's header from the request, and from what the policies see: Envoy's RBAC filter runs
+   * after jwt_authn removed it, so a `request.headers[<name>]` condition finds it absent.
+   */
+  private removeTokenHeader(loc: Location): void {
+    removeRequestHeader(loc.nameBytes);
+    const attrs = this.attrs;
+    const cfg = this.cfg;
+    if (attrs === null || cfg === null) return;
+    const i = cfg.policyHeaders.indexOf(loc.name);
+    if (i >= 0 && i < attrs.headers.length) unchecked(attrs.headers[i] = null);
+  }
+
+  /**
    * Envoy's handleGoodJwt for every verified token, with the rule that accepted it: payload header, claim
    * headers, then token removal. A token ignored for its unknown issuer is removed wherever it was, cookies
    * included, whatever forwardOriginalToken says: the backend never receives an unverified token.
@@ -434,7 +447,7 @@ export class JwtStream extends Context {
       const t = unchecked(this.checks[i]);
       if (t.ignored) {
         const loc = t.found.location;
-        if (loc.kind == LocationKind.Header) removeRequestHeader(loc.nameBytes);
+        if (loc.kind == LocationKind.Header) this.removeTokenHeader(loc);
         else if (loc.kind == LocationKind.Param) {
           path = removeQueryParam(path, loc.name);
           pathChanged = true;
@@ -457,7 +470,7 @@ export class JwtStream extends Context {
       }
       if (!rule.forwardOriginalToken) {
         const loc = t.found.location;
-        if (loc.kind == LocationKind.Header) removeRequestHeader(loc.nameBytes);
+        if (loc.kind == LocationKind.Header) this.removeTokenHeader(loc);
         else if (loc.kind == LocationKind.Param) {
           path = removeQueryParam(path, loc.name);
           pathChanged = true;

@@ -3,13 +3,18 @@
 // a deadline, refresh ahead at 80 % of the lifetime from ticks, conditional requests, stale-while-error
 // with exponential backoff and jitter, a rate-limited single-flight refetch when a token's kid is unknown,
 // bounded paused requests woken when the attempt they wait for ends or their timeout passes, one log line
-// per fetch outcome and the key-set counters. The request path calls current/acquire/kidMiss/pause only.
+// per fetch outcome and the key-set counters. A discovery document's first fetch chains into its JWKS
+// fetch; a JWKS set its discovery document no longer names is retired (so a jwks_uri that changes at every
+// refresh leaves one set, not one per refresh). Which rules share a set: jwks/setkey.ts. A KeySets of a
+// replaced configuration only drains its paused requests (drainTick, driven by the root).
+// The request path calls jwksSetFor/current/acquire/kidMiss/pause only.
 import { HeaderPair, log, LogLevelValues, stream_context, proxy_set_effective_context, WasmResultValues } from "@solo-io/proxy-runtime/assembly";
 import { get_buffer_bytes, BufferTypeValues } from "@solo-io/proxy-runtime/assembly/runtime";
 import { JwtRule } from "../config/config";
 import { MAX_JWKS_BYTES } from "./jwks";
 import { RemoteSet, DocKind, KeyWaiter, Need, ParsedDoc, DEFAULT_LIFETIME_MS } from "./remote";
 import { SharedMeta, readMeta, writeMeta, writeBody } from "./shared";
+import { setKeyOf, storeKeyOf } from "./setkey";
 import { FetchTarget } from "../util/uri";
 import { Stats } from "../filter/stats";
 
@@ -62,11 +67,24 @@ export class KeySets {
     if (this.rng == 0) this.rng = 1;
   }
 
-  /** The set for a URI, made once per root and VM; options come from the first rule naming it. */
+  /**
+   * A rule's set (onConfigure), made once per root and VM for each kind, cluster, URI and options
+   * (jwks/setkey.ts: rules that differ in an option get their own set, as Envoy's providers do).
+   */
   setFor(kind: DocKind, target: FetchTarget, rule: JwtRule): RemoteSet {
-    const key = (kind == DocKind.Jwks ? "jwks " : "oidc ") + target.uri;
+    const rs = this.setWith(kind, target, rule.issuer, rule.cacheDurationMs, rule.staleTtlMs, rule.minRefetchIntervalMs, rule.timeoutMs, target.uri);
+    rs.users++;
+    return rs;
+  }
+
+  private setWith(kind: DocKind, target: FetchTarget, issuer: string, cacheDurationMs: f64, staleTtlMs: f64, minRefetchMs: f64,
+    timeoutMs: u32, ageUri: string): RemoteSet {
+    const key = setKeyOf(kind, target, cacheDurationMs, staleTtlMs, minRefetchMs, timeoutMs);
     if (this.sets.has(key)) return this.sets.get(key);
-    const rs = new RemoteSet(kind, target, rule.issuer, rule.cacheDurationMs, rule.staleTtlMs, rule.minRefetchIntervalMs, rule.timeoutMs);
+    const rs = new RemoteSet(kind, target, issuer, cacheDurationMs, staleTtlMs, minRefetchMs, timeoutMs);
+    rs.key = key;
+    rs.storeKey = storeKeyOf(target, cacheDurationMs);
+    rs.ageUri = ageUri;
     this.sets.set(key, rs);
     this.list.push(rs);
     return rs;
@@ -76,14 +94,46 @@ export class KeySets {
   jwksSetFor(rule: JwtRule): RemoteSet | null {
     const rs = rule.remote;
     if (rs === null || rs.kind == DocKind.Jwks) return rs;
-    const t = rs.jwksUri;
-    if (t === null) return rs;
-    let child = rs.child;
-    if (child === null || child.uri != t.uri) {
-      child = this.setFor(DocKind.Jwks, t, rule);
-      rs.child = child;
-    }
+    const child = this.linkChild(rs);
+    return child !== null ? child : rs;
+  }
+
+  /**
+   * A discovery document's set for the `jwks_uri` it names now, with the document's options (its age
+   * gauge named after the document, so a changing jwks_uri adds no gauge); the set it named before is
+   * released. Null until the document has been read.
+   */
+  private linkChild(doc: RemoteSet): RemoteSet | null {
+    const t = doc.jwksUri;
+    const old = doc.child;
+    if (t === null) return old;
+    if (old !== null && !old.retired && old.uri == t.uri && old.target.cluster == t.cluster) return old;
+    const child = this.setWith(DocKind.Jwks, t, doc.issuer, doc.cacheDurationMs, doc.staleTtlMs, doc.minRefetchMs, doc.timeoutMs, doc.uri);
+    child.users++;
+    doc.child = child;
+    if (old !== null) this.release(old);
     return child;
+  }
+
+  /** One user fewer; a set nobody uses is retired (out of the map now, out of the list once idle). */
+  private release(rs: RemoteSet): void {
+    rs.users--;
+    if (rs.users > 0 || rs.retired) return;
+    rs.retired = true;
+    if (this.sets.has(rs.key) && this.sets.get(rs.key) === rs) this.sets.delete(rs.key);
+    log(LogLevelValues.info, "jwks set for issuer " + rs.issuer + " from " + rs.uri + " dropped: its discovery document names another jwks_uri");
+  }
+
+  /** Starts a discovered set's first fetch right away (not at the next tick) unless it is usable or fetched elsewhere. */
+  private chain(rs: RemoteSet, nowMs: f64): void {
+    if (rs.fetching) return;
+    rs.sync(nowMs);
+    if (!rs.usable(nowMs) && !rs.meta.leaseHeld(nowMs) && nowMs >= rs.meta.retryAtMs) this.startFetch(rs, nowMs);
+  }
+
+  /** How many sets this VM keeps (retired ones included until they are dropped). */
+  count(): i32 {
+    return this.list.length;
   }
 
   private random(): f64 {
@@ -147,7 +197,7 @@ export class KeySets {
     let m = new SharedMeta();
     let won = false;
     for (let i = 0; i < 8 && !won; i++) {
-      m = readMeta(rs.uri);
+      m = readMeta(rs.storeKey);
       if (m.leaseHeld(nowMs)) {
         rs.meta = m;
         return false;
@@ -155,7 +205,7 @@ export class KeySets {
       m.leaseHolder = this.vmId;
       m.leaseUntilMs = nowMs + <f64>rs.timeoutMs + LEASE_MARGIN_MS;
       m.attemptAtMs = nowMs;
-      won = writeMeta(rs.uri, m);
+      won = writeMeta(rs.storeKey, m);
     }
     if (!won) return false;
     m.cas = 0;
@@ -225,23 +275,46 @@ export class KeySets {
     return ma < MAX_AGE_MIN_MS ? MAX_AGE_MIN_MS : ma > MAX_AGE_MAX_MS ? MAX_AGE_MAX_MS : ma;
   }
 
+  /**
+   * A good body: stored, then announced by a new version in the record. A version is announced (and taken
+   * here) only once its body is stored: when the host refuses the body, or the record cannot be updated
+   * (CAS retries exhausted), the attempt is a failure (last good set kept, backoff), since other VMs would
+   * look for a body that is not there and this VM's unannounced version number would hide the next one.
+   * A discovery document's new `jwks_uri` is fetched at once.
+   */
   private finishGood(rs: RemoteSet, nowMs: f64, body: ArrayBuffer, d: ParsedDoc, etag: string, lastModified: string, lifetimeMs: f64): void {
     let m = new SharedMeta();
+    let problem = "the shared record could not be updated (compare-and-swap retries exhausted)";
+    let published = false;
     for (let i = 0; i < 8; i++) {
-      m = readMeta(rs.uri);
+      m = readMeta(rs.storeKey);
       const version = m.version + 1;
-      writeBody(rs.uri, version, body);
+      if (!writeBody(rs.storeKey, version, body)) {
+        problem = "the host refused to store the body (" + body.byteLength.toString() + " bytes) in shared data";
+        break;
+      }
       m.version = version;
       m.etag = etag;
       m.lastModified = lastModified;
       this.settle(m, nowMs, lifetimeMs >= 0 ? lifetimeMs : DEFAULT_LIFETIME_MS);
-      if (writeMeta(rs.uri, m)) break;
+      if (writeMeta(rs.storeKey, m)) {
+        published = true;
+        break;
+      }
+    }
+    if (!published) {
+      this.finish(rs, nowMs, problem, -1, false);
+      return;
     }
     m.cas = 0;
     rs.meta = m;
     rs.adopt(m.version, d);
     this.stats.jwksFetchSuccess.increment(1);
     this.report(rs, nowMs, "ok, " + this.describe(d) + ", version " + m.version.toString());
+    if (rs.kind == DocKind.Discovery && !rs.retired) {
+      const child = this.linkChild(rs);
+      if (child !== null) this.chain(child, nowMs);
+    }
     this.wake(rs, nowMs, true);
   }
 
@@ -249,7 +322,7 @@ export class KeySets {
   private finish(rs: RemoteSet, nowMs: f64, problem: string, lifetimeMs: f64, renewed: bool): void {
     let m = new SharedMeta();
     for (let i = 0; i < 8; i++) {
-      m = readMeta(rs.uri);
+      m = readMeta(rs.storeKey);
       if (renewed) this.settle(m, nowMs, lifetimeMs);
       else {
         m.failures++;
@@ -261,7 +334,7 @@ export class KeySets {
           m.leaseUntilMs = 0;
         }
       }
-      if (writeMeta(rs.uri, m)) break;
+      if (writeMeta(rs.storeKey, m)) break;
     }
     m.cas = 0;
     rs.meta = m;
@@ -348,15 +421,64 @@ export class KeySets {
     return this.paused > 0;
   }
 
-  /** proxy_on_tick: see other VMs' results, wake and time out waiters, refresh ahead or retry, record ages. */
+  /**
+   * proxy_on_tick: see other VMs' results (a discovery document's new jwks_uri links its set here, ticked
+   * in this same loop), wake and time out waiters, refresh ahead or retry, record ages; retired sets only
+   * wake their waiters, and leave the list once none is left and their fetch is over.
+   */
   tick(nowMs: f64): void {
+    let retired = 0;
     for (let i = 0; i < this.list.length; i++) {
       const rs = unchecked(this.list[i]);
       if (!rs.fetching) rs.sync(nowMs);
+      if (rs.kind == DocKind.Discovery && !rs.retired) this.linkChild(rs);
       this.wake(rs, nowMs, false);
-      if (!rs.fetching && !rs.meta.leaseHeld(nowMs) && this.due(rs, nowMs)) this.startFetch(rs, nowMs);
-      if (rs.version > 0 && rs.kind == DocKind.Jwks) this.stats.recordAge(rs.uri, (nowMs - rs.meta.fetchedAtMs) / 1000);
+      if (rs.retired) {
+        retired++;
+        continue;
+      }
+      if (!rs.fetching && !rs.meta.leaseHeld(nowMs) && this.due(rs, nowMs) && !this.docFetching(rs, nowMs)) this.startFetch(rs, nowMs);
+      if (rs.version > 0 && rs.kind == DocKind.Jwks) this.stats.recordAge(rs.ageUri, (nowMs - rs.meta.fetchedAtMs) / 1000);
     }
+    if (retired > 0) this.dropRetired();
+  }
+
+  /**
+   * Whether a discovery document naming this set is being fetched (here or in another VM): its routine
+   * refresh waits for the answer, which may name another jwks_uri (both share one lifetime, so they fall
+   * due in the same tick).
+   */
+  private docFetching(rs: RemoteSet, nowMs: f64): bool {
+    for (let i = 0; i < this.list.length; i++) {
+      const d = unchecked(this.list[i]);
+      if (d.kind == DocKind.Discovery && d.child === rs && (d.fetching || d.meta.leaseHeld(nowMs))) return true;
+    }
+    return false;
+  }
+
+  private dropRetired(): void {
+    const keep: RemoteSet[] = [];
+    for (let i = 0; i < this.list.length; i++) {
+      const rs = unchecked(this.list[i]);
+      if (!rs.retired || rs.fetching || rs.waiters.length > 0) keep.push(rs);
+    }
+    this.list = keep;
+  }
+
+  /**
+   * The root took a new configuration while requests were paused here: no fetch starts, each paused
+   * request is resumed when its attempt ends (here or in another VM) or failed at its timeout. True while
+   * some are left (the root then keeps calling, every FAST_TICK_MS). A fetch of this KeySets still in
+   * flight completes through its own callback.
+   */
+  drainTick(nowMs: f64): bool {
+    for (let i = 0; i < this.list.length; i++) {
+      const rs = unchecked(this.list[i]);
+      if (rs.waiters.length == 0) continue;
+      if (!rs.fetching) rs.sync(nowMs);
+      this.wake(rs, nowMs, false);
+    }
+    return this.paused > 0;
   }
 
   /** A retry after failures, the first fetch, or a routine refresh at 80 % of the lifetime. */

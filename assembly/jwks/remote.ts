@@ -46,8 +46,18 @@ export class RemoteSet {
   version: u32 = 0;
   jwks: Jwks | null = null;
   jwksUri: FetchTarget | null = null;
-  /** For a discovery document: this VM's set for the discovered `jwks_uri`. */
+  /** For a discovery document: this VM's set for the discovered `jwks_uri` (jwks/keysets.ts linkChild). */
   child: RemoteSet | null = null;
+  /** The KeySets map key (kind, cluster, URI and options: jwks/setkey.ts). */
+  key: string = "";
+  /** The shared-data key of the record and body (jwks/setkey.ts storeKeyOf): the URI in the common case. */
+  storeKey: string = "";
+  /** The URI the age gauge is named after: the set's own, or for a discovered set its discovery document's. */
+  ageUri: string = "";
+  /** Rules and discovery documents using this set; a discovered set nobody uses any more is retired. */
+  users: i32 = 0;
+  /** Retired: out of the KeySets map, never refreshed, dropped once its waiters and its fetch are over. */
+  retired: bool = false;
   /** This VM's own fetch: in flight, when it started, whether it asked conditionally. */
   fetching: bool = false;
   startedAtMs: f64 = 0;
@@ -58,7 +68,10 @@ export class RemoteSet {
   constructor(
     public kind: DocKind, public target: FetchTarget, public issuer: string,
     public cacheDurationMs: f64, public staleTtlMs: f64, public minRefetchMs: f64, public timeoutMs: u32,
-  ) {}
+  ) {
+    this.storeKey = target.uri;
+    this.ageUri = target.uri;
+  }
 
   get uri(): string {
     return this.target.uri;
@@ -84,10 +97,10 @@ export class RemoteSet {
   /** Reads the shared record, and the body when its version is newer than the one parsed here. */
   sync(nowMs: f64): void {
     this.lastSyncMs = nowMs;
-    const m = readMeta(this.uri);
+    const m = readMeta(this.storeKey);
     this.meta = m;
     if (m.version > this.version) {
-      const body = readBody(this.uri, m.version);
+      const body = readBody(this.storeKey, m.version);
       if (body !== null) {
         const d = this.parse(body);
         if (d.problem.length == 0) this.adopt(m.version, d);

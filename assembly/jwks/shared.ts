@@ -6,6 +6,7 @@
 // is written only by this module, but it is still read as untrusted bytes: bounded, never trapping.
 import { WasmResultValues } from "@solo-io/proxy-runtime/assembly";
 import { get_shared_data, set_shared_data } from "@solo-io/proxy-runtime/assembly/runtime";
+import { MAX_JWKS_BYTES } from "./jwks";
 
 const PREFIX = "jwt_authn.v1.";
 const MAGIC: u32 = 0x6a776b31; // "jwk1"
@@ -152,10 +153,13 @@ export function writeBody(uri: string, version: u32, body: ArrayBuffer): bool {
   return set_shared_data(bodyKey(uri), buf, 0) == WasmResultValues.Ok;
 }
 
-/** The stored body if it is `version`'s; null otherwise (not yet written, or already replaced). */
+/**
+ * The stored body if it is `version`'s; null otherwise (not yet written, already replaced, or larger than
+ * any body a fetch stores: MAX_JWKS_BYTES, so a value written under our key by anything else is not copied).
+ */
 export function readBody(uri: string, version: u32): ArrayBuffer | null {
   const d = get_shared_data(bodyKey(uri));
-  if (d.result != WasmResultValues.Ok || d.value.byteLength < 4) return null;
+  if (d.result != WasmResultValues.Ok || d.value.byteLength < 4 || d.value.byteLength - 4 > MAX_JWKS_BYTES) return null;
   const p = changetype<usize>(d.value);
   if (load<u32>(p) != version) return null;
   return d.value.slice(4);

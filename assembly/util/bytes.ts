@@ -22,7 +22,14 @@ export function asciiLower(s: string): string {
     const c = s.charCodeAt(i);
     if (c >= 0x41 && c <= 0x5a) { needs = true; break; }
   }
-  return needs ? s.toLowerCase() : s;
+  if (!needs) return s;
+  // Only A-Z: String#toLowerCase would also lower non-ASCII letters, which no byte comparison folds.
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c + 32 : c);
+  }
+  return out;
 }
 
 function hexVal(c: i32): i32 {

@@ -550,3 +550,33 @@ describe("space-delimited claims (spaceDelimitedClaims; scope and permission alw
     }
   });
 });
+
+describe("a condition on the token's own header sees it as Envoy's RBAC filter does: removed unless forwarded", () => {
+  const policies = [{ name: "ns.authz-header", action: "ALLOW", rules: [{ when: [{ key: "request.headers[authorization]", values: ["*"] }] }] }];
+  const token = () => `Bearer ${sign(key, { iss: ISS, sub: "alice", exp: nowS() + 600 })}`;
+
+  test("forwardOriginalToken false (the default): the verified token's header is gone before the policies run", async () => {
+    const g = await startGateway({ jwtRules: [{ issuer: ISS, jwks: jwksOf(key) }], policies }, backend.url, { workers: 1 });
+    try {
+      expect((await request(g.url + "/", { headers: { authorization: token() } })).status).toBe(403);
+      // A header the filter did not take a token from stays visible.
+      const g2 = await startGateway({ jwtRules: [{ issuer: ISS, jwks: jwksOf(key), fromHeaders: [{ name: "x-jwt" }] }], policies }, backend.url, { workers: 1 });
+      try {
+        expect((await request(g2.url + "/", { headers: { "x-jwt": sign(key, { iss: ISS, sub: "alice", exp: nowS() + 600 }), authorization: "Basic abc" } })).status).toBe(200);
+      } finally {
+        await g2.close();
+      }
+    } finally {
+      await g.close();
+    }
+  });
+
+  test("forwardOriginalToken true: the header stays, and the policy sees it", async () => {
+    const g = await startGateway({ jwtRules: [{ issuer: ISS, jwks: jwksOf(key), forwardOriginalToken: true }], policies }, backend.url, { workers: 1 });
+    try {
+      expect((await request(g.url + "/", { headers: { authorization: token() } })).status).toBe(200);
+    } finally {
+      await g.close();
+    }
+  });
+});

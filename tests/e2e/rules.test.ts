@@ -3,6 +3,7 @@
 // requireExpiration, maxLifetime), bearerCaseInsensitive, ignoreUnknownIssuers (the unverified token never
 // reaches the backend), and several rules combined as Istio combines them. Each case asserts the status,
 // the body and what the backend received.
+import * as net from "net";
 import { startBackend, request, Backend, SeenRequest } from "../helpers/servers";
 import { startGateway, refusedConfig, TestGateway } from "../helpers/gateway";
 import { makeRsaKey, jwksOf, sign, nowS, TestKey } from "../helpers/tokens";
@@ -307,6 +308,34 @@ describe("bearerCaseInsensitive", () => {
     expect(seen.headers["x-token"]).toBe("bearer " + bad);
     expectRefused(await send(gw, "/", { "x-token": "Bearer " + bad }), 401, "Jwt verification fails");
   });
+});
+
+test("bearerCaseInsensitive folds only ASCII letters of a prefix: a non-ASCII letter matches exactly as configured", async () => {
+  const gw = await startGateway(
+    { jwtRules: [{ issuer: "ci", jwks: jwksOf(key), fromHeaders: [{ name: "x-token", prefix: "TÖKÉN ", bearerCaseInsensitive: true }] }] },
+    backend.url,
+  );
+  // UTF-8 bytes on the wire, as the configuration's prefix: a raw request (node:http would send latin1).
+  const raw = (prefix: string, token: string) => new Promise<string>((resolve, reject) => {
+    const u = new URL(gw.url);
+    const s = net.connect(Number(u.port), u.hostname, () => {
+      s.write(Buffer.concat([Buffer.from(`GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\nx-token: `), Buffer.from(prefix + token, "utf8"), Buffer.from("\r\n\r\n")]));
+    });
+    const chunks: Buffer[] = [];
+    s.on("data", (c: Buffer) => chunks.push(c));
+    s.on("end", () => resolve(Buffer.concat(chunks).toString("utf8").split("\r\n")[0]));
+    s.on("error", reject);
+  });
+  try {
+    const bad = sign(stranger, { iss: "ci", sub: "s" }, { kid: "k1" });
+    // The ASCII letters in any case, the others as configured: the prefix matches, the bad token is checked.
+    // (String#toLowerCase made the configured prefix "tökén ", which no request could match.)
+    for (const prefix of ["TÖKÉN ", "tÖkÉn ", "TÖKÉn "]) expect(await raw(prefix, bad)).toBe("HTTP/1.1 401 Unauthorized");
+    // A non-ASCII letter in another case is not the prefix: no token in the header.
+    expect(await raw("tökén ", bad)).toBe("HTTP/1.1 200 OK");
+  } finally {
+    await gw.close();
+  }
 });
 
 describe("ignoreUnknownIssuers", () => {
