@@ -2,6 +2,7 @@
 // policy the request is allowed; a matching ALLOW policy allows; otherwise it is denied. AUDIT policies
 // and dry-run policies are evaluated too, counted and logged, and never decide. A rule matches when its
 // `from` (OR over sources), `to` (OR over operations) and `when` (AND over conditions) all match.
+import { requestLogLine } from "../util/words";
 import { log, LogLevelValues } from "@solo-io/proxy-runtime/assembly";
 import {
   Config, Policy, PolicyAction, Rule, Source, Operation, Condition, CondKey, StringMatch, PathMatch,
@@ -233,8 +234,7 @@ function policyMatches(pol: Policy, a: RequestAttrs): bool {
 
 /** `METHOD /path` for a log line: no query string (a token may be there), at most 256 characters. */
 export function requestLine(a: RequestAttrs): string {
-  const line = a.method + " " + a.urlPath();
-  return line.length > 256 ? line.substring(0, 256) + "…" : line;
+  return requestLogLine(a.method, a.urlPath());
 }
 
 /** AUDIT policies (counted `rbac.audit`, one log line each) and dry-run policies (Istio's shadow rules). */

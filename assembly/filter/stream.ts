@@ -20,7 +20,7 @@ import { RequestAttrs } from "../authz/attributes";
 import { explainPolicies, EXPLAIN_HEADER } from "../authz/explain";
 import { realmFor, sendAuthnFailure, sendRbacDenied, sendNotConfigured, sendHeadersUnreadable, DECISION_HEADER } from "./reply";
 import { nowMs } from "./clock";
-import { debugWord } from "../util/words";
+import { debugWord, requestLogLine } from "../util/words";
 import { proxy_set_property, proxy_remove_header_map_value } from "@solo-io/proxy-runtime/assembly/imports";
 import { JwtRoot } from "./root";
 
@@ -57,13 +57,6 @@ const NO_CHECKS: TokenCheck[] = [];
 const NO_HEADERS: RequestHeader[] = [];
 /** Off (no entries), until the request takes its root's cache: a stream allocates no cache of its own. */
 const NO_CACHE: TokenCache = new TokenCache(0, 0);
-
-/** `METHOD /path` (no query string: a token may be there), at most 256 characters, for a log line. */
-function refusedLine(method: string, path: string): string {
-  const q = path.indexOf("?");
-  const line = method + " " + (q < 0 ? path : path.substring(0, q));
-  return line.length > 256 ? line.substring(0, 256) + "..." : line;
-}
 
 /**
  * A paused request, tied to the one key set it waits for. The stream object may be recycled for a later
@@ -252,7 +245,7 @@ export class JwtStream extends Context {
       const jwt = unchecked(this.checks[this.next]).jwt;
       if (jwt.hasIss) issuer = jwt.iss;
     }
-    log(LogLevelValues.info, "jwt_authn: denied status=\"" + statusString(s) + "\" issuer=" + debugWord(issuer) + ": " + refusedLine(this.method, this.path));
+    log(LogLevelValues.info, "jwt_authn: denied status=\"" + statusString(s) + "\" issuer=" + debugWord(issuer) + ": " + requestLogLine(this.method, this.path));
     const cfg = this.cfg;
     let decision = "";
     if (cfg !== null && cfg.debugHeaders) {

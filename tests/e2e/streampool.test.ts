@@ -8,6 +8,7 @@ import * as net from "net";
 import { startBackend, startJwksServer, request, Backend } from "../helpers/servers";
 import { startGateway } from "../helpers/gateway";
 import { makeRsaKey, jwksOf, sign, nowS, TestKey } from "../helpers/tokens";
+import { prng } from "../helpers/prng";
 
 const ISS = "https://idp.example.com";
 const URI = "https://idp.example.com/keys";
@@ -123,3 +124,78 @@ test("a request paused on a fetch and then dropped is never resumed in the place
     await jwks2.close();
   }
 });
+
+test("repeated header lines (reused RequestHeader and extraction): 600 requests answer as each would alone", async () => {
+  // Differential: gateway M sees the sequence as is, so a line repeated from the previous request reuses its
+  // RequestHeader and the extractor its tokens; gateway F sees a request with no token lines before each
+  // one, so nothing is ever reused. Status, decision header and what the backend receives must agree.
+  const other = makeRsaKey("k2");
+  const config = {
+    jwtRules: [{
+      issuer: ISS, jwks: jwksOf(key),
+      fromHeaders: [{ name: "authorization", prefix: "Bearer " }, { name: "x-token" }],
+      fromParams: ["access_token"], fromCookies: ["session"],
+    }],
+    policies: [{ name: "ns.alice", action: "ALLOW", rules: [{ from: [{ source: { requestPrincipals: [`${ISS}/alice`] } }] }, { to: [{ operation: { paths: ["/open*"] } }] }] }],
+    debugHeaders: true,
+  };
+  const m = await startGateway(config, backend.url, { workers: 1 });
+  const f = await startGateway(config, backend.url, { workers: 1 });
+  const r = prng(1201);
+  const tokens = [
+    token(), token({ sub: "bob" }), sign(other, { iss: ISS, sub: "alice", exp: nowS() + 3600 }, { kid: "k1" }),
+    token({ exp: nowS() - 600 }), "not.a.token", "",
+  ];
+  type Req = { path: string; headers: Record<string, string> };
+  const randomReq = (): Req => {
+    const headers: Record<string, string> = {};
+    let path = r.pick(["/open", "/x", "/open/a"]);
+    const n = r.int(3);
+    for (let i = 0; i < n; i++) {
+      const t = r.pick(tokens);
+      const where = r.int(4);
+      if (where === 0) headers.authorization = r.pick(["Bearer ", "bearer ", "Basic "]) + t;
+      else if (where === 1) headers["x-token"] = t;
+      else if (where === 2) path += (path.includes("?") ? "&" : "?") + "access_token=" + t;
+      else headers.cookie = `a=1; session=${t}`;
+    }
+    if (r.int(2) === 0) headers["x-other"] = String(r.int(3));
+    return { path, headers };
+  };
+  const mutate = (q: Req): Req => {
+    const c: Req = { path: q.path, headers: { ...q.headers } };
+    const k = r.int(4);
+    if (k === 0) c.path = r.pick(["/open", "/x", "/open/a"]) + (q.path.includes("?") ? q.path.slice(q.path.indexOf("?")) : "");
+    else if (k === 1) c.headers["x-other"] = String(r.int(3));
+    else if (k === 2 && c.headers.authorization !== undefined) c.headers.authorization = c.headers.authorization.slice(0, -1) + "A";
+    else c.headers[r.pick(["authorization", "x-token", "cookie"])] = r.pick(["Bearer ", ""]) + r.pick(tokens);
+    return c;
+  };
+  const seen = (g: { url: string }, q: Req) => {
+    const before = backend.requests.length;
+    return request(g.url + q.path, { headers: q.headers }).then((res) => {
+      const b = backend.requests.length > before ? backend.requests[backend.requests.length - 1] : null;
+      return JSON.stringify([res.status, res.headers[H], b && b.url, b && b.headers.authorization, b && b.headers["x-token"], b && b.headers.cookie]);
+    });
+  };
+  try {
+    let q = randomReq();
+    let reused = 0;
+    const differ: string[] = [];
+    for (let i = 0; i < 600; i++) {
+      const k = r.next();
+      if (k < 0.4) reused++; // the same request again
+      else if (k < 0.7) q = mutate(q);
+      else q = randomReq();
+      const a = await seen(m, q);
+      await request(f.url + "/flush");
+      const b = await seen(f, q);
+      if (a !== b && differ.length < 5) differ.push(`${JSON.stringify(q)}: memo ${a} vs fresh ${b}`);
+    }
+    expect(differ).toEqual([]);
+    expect(reused).toBeGreaterThan(150);
+  } finally {
+    await m.close();
+    await f.close();
+  }
+}, 120000);
