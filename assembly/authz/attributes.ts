@@ -44,6 +44,12 @@ function hasUpper(s: string): bool {
   return false;
 }
 
+/** The last computed claim values and what they were computed for (the token's parse, its rule, Config.claimPaths). */
+let MEMO_JWT: Jwt | null = null;
+let MEMO_RULE: JwtRule | null = null;
+let MEMO_PATHS: string[] | null = null;
+let MEMO_CLAIMS: Array<string[] | null> | null = null;
+
 export class RequestAttrs {
   method: string = "";
   path: string = "";
@@ -59,6 +65,7 @@ export class RequestAttrs {
   /** How many distinct claim paths the policies read (Config.claimPaths), and their values once computed. */
   claimSlots: i32 = 0;
   private _claims: Array<string[] | null> | null = null;
+  private _claimPaths: string[] = NO_VALUES;
 
   /** The values of claim path `index` (claimValues of the first verified token), computed once per request. */
   claimValuesAt(index: i32, path: string[]): string[] {
@@ -66,7 +73,17 @@ export class RequestAttrs {
     if (jwt === null) return NO_VALUES;
     let cache = this._claims;
     if (cache === null) {
-      cache = new Array<string[] | null>(this.claimSlots);
+      // A repeat token's cached parse is the same Jwt object: its values (never written once computed) are
+      // taken over from the last request that had the same parse, rule and configuration.
+      const memo = MEMO_CLAIMS;
+      if (memo !== null && MEMO_JWT === jwt && MEMO_RULE === this.rule && MEMO_PATHS === this._claimPaths) cache = memo;
+      else {
+        cache = new Array<string[] | null>(this.claimSlots);
+        MEMO_JWT = jwt;
+        MEMO_RULE = this.rule;
+        MEMO_PATHS = this._claimPaths;
+        MEMO_CLAIMS = cache;
+      }
       this._claims = cache;
     }
     if (index < 0 || index >= cache.length) return claimValues(jwt, this.rule, path);
@@ -101,14 +118,15 @@ export class RequestAttrs {
    * Starts a request: every field is set, so an object reused from an earlier request (the stream pool)
    * carries nothing of it. A field added to this class must be set here too.
    */
-  begin(method: string, path: string, authority: string, headers: Array<string | null>, xffNumTrustedHops: i32, xffIndex: i32, claimSlots: i32): void {
+  begin(method: string, path: string, authority: string, headers: Array<string | null>, xffNumTrustedHops: i32, xffIndex: i32, claimPaths: string[]): void {
     this.method = method;
     this.path = path;
     this.authority = authority;
     this.headers = headers;
     this.jwt = null;
     this.rule = null;
-    this.claimSlots = claimSlots;
+    this.claimSlots = claimPaths.length;
+    this._claimPaths = claimPaths;
     this._claims = null;
     this.xffNumTrustedHops = xffNumTrustedHops;
     this.xffIndex = xffIndex;
@@ -131,7 +149,7 @@ export class RequestAttrs {
 
   /** Drops what the request referenced (a pooled object keeps no token or header alive). */
   release(): void {
-    this.begin("", "", "", NO_HEADER_VALUES, 0, -1, 0);
+    this.begin("", "", "", NO_HEADER_VALUES, 0, -1, NO_VALUES);
   }
 
   pathEnd(): i32 {

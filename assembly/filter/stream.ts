@@ -153,7 +153,7 @@ export class JwtStream extends Context {
         a = new RequestAttrs();
         this.ownAttrs = a;
       }
-      a.begin(view.method, view.path, view.authority, view.extra, cfg.xffNumTrustedHops, cfg.xffIndex, cfg.claimPaths.length);
+      a.begin(view.method, view.path, view.authority, view.extra, cfg.xffNumTrustedHops, cfg.xffIndex, cfg.claimPaths);
       this.attrs = a;
     }
     if (view.sawSkipped) {
