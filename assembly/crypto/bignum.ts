@@ -8,8 +8,9 @@
 // w = 28 (we switch at L = 120) and L = 511 for w = 27. The Montgomery product is computed by product
 // scanning (Koc et al., "FIPS"), with R = 2^(w*L) and 4n < R, so inputs and outputs stay "almost reduced"
 // (< 2n) and no conditional subtraction is needed inside an exponentiation.
-// With the SIMD feature enabled (asc --enable simd) the inner loops use i64x2.extmul_*_i32x4_u; the result
-// is identical, the scalar loops are used otherwise.
+// With the SIMD feature enabled (asc --enable simd) the inner loops use i64x2.extmul_*_i32x4_u (and the
+// squaring computes two columns a pass, see montSqrSimd); the result is identical, the scalar loops are
+// used otherwise.
 
 export const MAX_MODULUS_BITS: i32 = 8192;
 /** Enough limbs for MAX_MODULUS_BITS at 27 bits per limb: ceil((8192 + 2) / 27) = 304. */
@@ -181,9 +182,16 @@ export function reduceLimbs(mod: MontModulus, x: usize): void {
 // Column i's terms a_j * b_(i-j) and m_j * n_(i-j) sit at index j on the left and L-1-i+j on the right,
 // so both pointers ascend together and groups of 4 limbs are contiguous (v128 loads with SIMD).
 // N is copied only when the modulus changes.
-const SPAN: usize = 1216; // MAX_LIMBS * 4, a multiple of 16
-@lazy const LEFT: usize = memory.data(2 * 1216, 16);
-@lazy const RIGHT: usize = memory.data(2 * 1216, 16);
+// Each array has room for MAX_LIMBS + 4 limbs: the SIMD squaring reads whole groups of 4, up to 3 limbs
+// past an array's L limbs and one limb below the right-hand ones. What such reads may add is zero: the
+// extra left-hand lanes are masked or meet M[L..L+3], which montSqrSimd zeroes; B[-1] is the zero pad
+// below RIGHT and N[-1] is B[MAX_LIMBS + 3], which nothing writes.
+const SPAN: usize = 1232; // (MAX_LIMBS + 4) * 4, a multiple of 16
+@lazy const LEFT: usize = memory.data(2 * 1232, 16);
+@lazy const RIGHT: usize = memory.data(16 + 2 * 1232, 16) + 16; // 16 zero bytes below B
+// MASKS + 16r: the first r u32 lanes all ones, the rest zero (r = 0..4).
+@lazy const MASKS: usize = memory.data<u32>([0, 0, 0, 0, 0xffffffff, 0, 0, 0, 0xffffffff, 0xffffffff, 0, 0,
+  0xffffffff, 0xffffffff, 0xffffffff, 0, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff], 16);
 let rightModulus: MontModulus | null = null;
 
 @inline function loadOperands(mod: MontModulus, a: usize, b: usize): void {
@@ -235,33 +243,17 @@ let rightModulus: MontModulus | null = null;
   return s;
 }
 
-// sum of M[j] * N[r] over `count` consecutive positions starting at pa, pb.
+// sum of M[j] * N[r] over `count` consecutive positions starting at pa, pb (the scalar squaring's).
 @inline function dotMod(pa: usize, pb: usize, count: i32): u64 {
   let s: u64 = 0;
   let end = pa + (<usize>count << 2);
-  if (ASC_FEATURE_SIMD) {
-    let end8 = pa + (<usize>(count & ~7) << 2);
-    let v0 = i64x2.splat(0);
-    let v1 = i64x2.splat(0);
-    while (pa < end8) {
-      let x0 = v128.load(pa, SPAN), y0 = v128.load(pb, SPAN);
-      let x1 = v128.load(pa, SPAN + 16), y1 = v128.load(pb, SPAN + 16);
-      v0 = i64x2.add(v0, i64x2.add(i64x2.extmul_low_i32x4_u(x0, y0), i64x2.extmul_high_i32x4_u(x0, y0)));
-      v1 = i64x2.add(v1, i64x2.add(i64x2.extmul_low_i32x4_u(x1, y1), i64x2.extmul_high_i32x4_u(x1, y1)));
-      pa += 32;
-      pb += 32;
-    }
-    v0 = i64x2.add(v0, v1);
-    s = i64x2.extract_lane(v0, 0) + i64x2.extract_lane(v0, 1);
-  } else {
-    let end4 = pa + (<usize>(count & ~3) << 2);
-    while (pa < end4) {
-      s += <u64>load<u32>(pa, SPAN) * <u64>load<u32>(pb, SPAN) + <u64>load<u32>(pa, SPAN + 4) * <u64>load<u32>(pb, SPAN + 4)
-        + <u64>load<u32>(pa, SPAN + 8) * <u64>load<u32>(pb, SPAN + 8)
-        + <u64>load<u32>(pa, SPAN + 12) * <u64>load<u32>(pb, SPAN + 12);
-      pa += 16;
-      pb += 16;
-    }
+  let end4 = pa + (<usize>(count & ~3) << 2);
+  while (pa < end4) {
+    s += <u64>load<u32>(pa, SPAN) * <u64>load<u32>(pb, SPAN) + <u64>load<u32>(pa, SPAN + 4) * <u64>load<u32>(pb, SPAN + 4)
+      + <u64>load<u32>(pa, SPAN + 8) * <u64>load<u32>(pb, SPAN + 8)
+      + <u64>load<u32>(pa, SPAN + 12) * <u64>load<u32>(pb, SPAN + 12);
+    pa += 16;
+    pb += 16;
   }
   while (pa < end) {
     s += <u64>load<u32>(pa, SPAN) * <u64>load<u32>(pb, SPAN);
@@ -311,6 +303,10 @@ export function montMul(mod: MontModulus, t: usize, a: usize, b: usize): void {
  */
 export function montSqr(mod: MontModulus, t: usize, a: usize): void {
   loadOperands(mod, a, a);
+  if (ASC_FEATURE_SIMD) {
+    montSqrSimd(mod, t);
+    return;
+  }
   let count = mod.limbCount;
   let w = <u64>mod.limbBits;
   let mask = mod.limbMask;
@@ -329,29 +325,13 @@ export function montSqr(mod: MontModulus, t: usize, a: usize): void {
     let s: u64 = 0;
     let c: u64 = 0;
     let end = pa + (<usize>cross << 2);
-    if (ASC_FEATURE_SIMD) {
-      let end4 = pa + (<usize>(cross & ~3) << 2);
-      let vs = i64x2.splat(0);
-      let vc = i64x2.splat(0);
-      while (pa < end4) {
-        let xa = v128.load(pa), xm = v128.load(pa, SPAN);
-        let yb = v128.load(pb), yn = v128.load(pb, SPAN);
-        vs = i64x2.add(vs, i64x2.add(i64x2.extmul_low_i32x4_u(xa, yb), i64x2.extmul_high_i32x4_u(xa, yb)));
-        vc = i64x2.add(vc, i64x2.add(i64x2.extmul_low_i32x4_u(xm, yn), i64x2.extmul_high_i32x4_u(xm, yn)));
-        pa += 16;
-        pb += 16;
-      }
-      s = i64x2.extract_lane(vs, 0) + i64x2.extract_lane(vs, 1);
-      c = i64x2.extract_lane(vc, 0) + i64x2.extract_lane(vc, 1);
-    } else {
-      let end2 = pa + (<usize>(cross & ~1) << 2);
-      while (pa < end2) {
-        s += <u64>load<u32>(pa) * <u64>load<u32>(pb) + <u64>load<u32>(pa, 4) * <u64>load<u32>(pb, 4);
-        c += <u64>load<u32>(pa, SPAN) * <u64>load<u32>(pb, SPAN)
-          + <u64>load<u32>(pa, SPAN + 4) * <u64>load<u32>(pb, SPAN + 4);
-        pa += 8;
-        pb += 8;
-      }
+    let end2 = pa + (<usize>(cross & ~1) << 2);
+    while (pa < end2) {
+      s += <u64>load<u32>(pa) * <u64>load<u32>(pb) + <u64>load<u32>(pa, 4) * <u64>load<u32>(pb, 4);
+      c += <u64>load<u32>(pa, SPAN) * <u64>load<u32>(pb, SPAN)
+        + <u64>load<u32>(pa, SPAN + 4) * <u64>load<u32>(pb, SPAN + 4);
+      pa += 8;
+      pb += 8;
     }
     while (pa < end) {
       s += <u64>load<u32>(pa) * <u64>load<u32>(pb);
@@ -373,6 +353,219 @@ export function montSqr(mod: MontModulus, t: usize, a: usize): void {
     }
     acc >>= w;
   }
+  store<u32>(t + last, <u32>acc & mask);
+}
+
+// One column of montSqrSimd, the same sums as its pair loops (for an odd L's last low column and the
+// last column): returns the carry into the next column.
+@inline function sqrColumn(mod: MontModulus, t: usize, i: i32, acc: u64): u64 {
+  let count = mod.limbCount;
+  let mask = mod.limbMask;
+  let n0inv = mod.n0inv;
+  let n0 = <u64>load<u32>(changetype<usize>(mod.limbs));
+  let last = <usize>(count - 1) << 2;
+  let zero = i64x2.splat(0);
+  let lo = i < count ? 0 : i - count + 1;
+  let hi = i < count ? i : count;
+  let v = i < count ? max(i - 4, 0) & ~3 : count; // m terms j < v by vector, v..hi-1 scalar
+  let cross = ((i + 1) >> 1) - lo;
+  let pa = LEFT + (<usize>lo << 2);
+  let pb = RIGHT + last - (<usize>(i - lo) << 2);
+  let endc = pa + (<usize>(cross & ~3) << 2);
+  let endm = LEFT + (<usize>v << 2);
+  let endBoth = min(endc, endm);
+  let vs = zero;
+  let vc = zero;
+  while (pa < endBoth) {
+    let xa = v128.load(pa), xm = v128.load(pa, SPAN);
+    let yb = v128.load(pb), yn = v128.load(pb, SPAN);
+    vs = i64x2.add(vs, i64x2.add(i64x2.extmul_low_i32x4_u(xa, yb), i64x2.extmul_high_i32x4_u(xa, yb)));
+    vc = i64x2.add(vc, i64x2.add(i64x2.extmul_low_i32x4_u(xm, yn), i64x2.extmul_high_i32x4_u(xm, yn)));
+    pa += 16;
+    pb += 16;
+  }
+  let qa = pa, qb = pb;
+  while (qa < endc) {
+    let xa = v128.load(qa), yb = v128.load(qb);
+    vs = i64x2.add(vs, i64x2.add(i64x2.extmul_low_i32x4_u(xa, yb), i64x2.extmul_high_i32x4_u(xa, yb)));
+    qa += 16;
+    qb += 16;
+  }
+  let r = cross & 3;
+  if (r != 0) {
+    let xa = v128.and(v128.load(qa), v128.load(MASKS + (<usize>r << 4))), yb = v128.load(qb);
+    vs = i64x2.add(vs, i64x2.add(i64x2.extmul_low_i32x4_u(xa, yb), i64x2.extmul_high_i32x4_u(xa, yb)));
+  }
+  while (pa < endm) {
+    let xm = v128.load(pa, SPAN), yn = v128.load(pb, SPAN);
+    vc = i64x2.add(vc, i64x2.add(i64x2.extmul_low_i32x4_u(xm, yn), i64x2.extmul_high_i32x4_u(xm, yn)));
+    pa += 16;
+    pb += 16;
+  }
+  vc = i64x2.add(vc, i64x2.shl(vs, 1));
+  acc += i64x2.extract_lane(vc, 0) + i64x2.extract_lane(vc, 1);
+  if ((i & 1) == 0) {
+    let d = <u64>load<u32>(LEFT + (<usize>(i >> 1) << 2));
+    acc += d * d;
+  }
+  if (i < count) {
+    let end = LEFT + (<usize>i << 2);
+    while (pa < end) {
+      acc += <u64>load<u32>(pa, SPAN) * <u64>load<u32>(pb, SPAN);
+      pa += 4;
+      pb += 4;
+    }
+    let mi = (<u32>acc * n0inv) & mask;
+    store<u32>(end, mi, SPAN);
+    acc += <u64>mi * n0;
+  } else {
+    store<u32>(t + (<usize>(i - count) << 2), <u32>acc & mask);
+  }
+  return acc >> <u64>mod.limbBits;
+}
+
+// montSqr with SIMD, operands already in LEFT/RIGHT. The vector units' shuffles (two per extmul) bound
+// the sums, so the loops add only whole groups of 4 and end with a masked group rather than scalar tails,
+// and compute two adjacent columns a pass (fewer loops, loop exits and horizontal sums a column). In the low
+// half the m_i chain (column sum -> m_i -> the next column) is the critical path, so the vector sums take
+// only the quotient digits computed at least 4 columns earlier (j < v, v a multiple of 4) and the last
+// 4..7 m_j * n_(i-j) are scalar multiplies: no vector work waits for the previous column's digit.
+function montSqrSimd(mod: MontModulus, t: usize): void {
+  let count = mod.limbCount;
+  let w = <u64>mod.limbBits;
+  let mask = mod.limbMask;
+  let n0inv = mod.n0inv;
+  let n0 = <u64>load<u32>(changetype<usize>(mod.limbs));
+  let acc: u64 = 0;
+  let last = <usize>(count - 1) << 2;
+  let zero = i64x2.splat(0);
+  v128.store(LEFT + SPAN + (<usize>count << 2), zero);
+  // Low half, two columns a pass: i (even) and i + 1 share the left loads; both take m_j for j < v by
+  // vector, i + 1 takes one more cross pair (through its mask) and no square.
+  let i = 0;
+  for (; i + 1 < count; i += 2) {
+    let k = i >> 1; // column i has k cross pairs, column i + 1 has k + 1
+    let v = max(i - 4, 0) & ~3;
+    let g = k & ~3;
+    let pa = LEFT;
+    let pb = RIGHT + last - (<usize>i << 2); // column i; column i + 1 reads 4 bytes lower
+    let endc = LEFT + (<usize>g << 2);
+    let endm = LEFT + (<usize>v << 2);
+    let endBoth = min(endc, endm);
+    let vs0 = zero, vs1 = zero, vc0 = zero, vc1 = zero;
+    while (pa < endBoth) {
+      let xa = v128.load(pa), xm = v128.load(pa, SPAN);
+      let y0 = v128.load(pb), y1 = v128.load(pb - 4);
+      let n0v = v128.load(pb, SPAN), n1v = v128.load(pb - 4, SPAN);
+      vs0 = i64x2.add(vs0, i64x2.add(i64x2.extmul_low_i32x4_u(xa, y0), i64x2.extmul_high_i32x4_u(xa, y0)));
+      vs1 = i64x2.add(vs1, i64x2.add(i64x2.extmul_low_i32x4_u(xa, y1), i64x2.extmul_high_i32x4_u(xa, y1)));
+      vc0 = i64x2.add(vc0, i64x2.add(i64x2.extmul_low_i32x4_u(xm, n0v), i64x2.extmul_high_i32x4_u(xm, n0v)));
+      vc1 = i64x2.add(vc1, i64x2.add(i64x2.extmul_low_i32x4_u(xm, n1v), i64x2.extmul_high_i32x4_u(xm, n1v)));
+      pa += 16;
+      pb += 16;
+    }
+    let qa = pa, qb = pb;
+    while (qa < endc) {
+      let xa = v128.load(qa);
+      let y0 = v128.load(qb), y1 = v128.load(qb - 4);
+      vs0 = i64x2.add(vs0, i64x2.add(i64x2.extmul_low_i32x4_u(xa, y0), i64x2.extmul_high_i32x4_u(xa, y0)));
+      vs1 = i64x2.add(vs1, i64x2.add(i64x2.extmul_low_i32x4_u(xa, y1), i64x2.extmul_high_i32x4_u(xa, y1)));
+      qa += 16;
+      qb += 16;
+    }
+    {
+      let xa = v128.load(qa);
+      let x0 = v128.and(xa, v128.load(MASKS + (<usize>(k - g) << 4)));
+      let x1 = v128.and(xa, v128.load(MASKS + (<usize>(k + 1 - g) << 4)));
+      let y0 = v128.load(qb), y1 = v128.load(qb - 4);
+      vs0 = i64x2.add(vs0, i64x2.add(i64x2.extmul_low_i32x4_u(x0, y0), i64x2.extmul_high_i32x4_u(x0, y0)));
+      vs1 = i64x2.add(vs1, i64x2.add(i64x2.extmul_low_i32x4_u(x1, y1), i64x2.extmul_high_i32x4_u(x1, y1)));
+    }
+    while (pa < endm) {
+      let xm = v128.load(pa, SPAN);
+      let n0v = v128.load(pb, SPAN), n1v = v128.load(pb - 4, SPAN);
+      vc0 = i64x2.add(vc0, i64x2.add(i64x2.extmul_low_i32x4_u(xm, n0v), i64x2.extmul_high_i32x4_u(xm, n0v)));
+      vc1 = i64x2.add(vc1, i64x2.add(i64x2.extmul_low_i32x4_u(xm, n1v), i64x2.extmul_high_i32x4_u(xm, n1v)));
+      pa += 16;
+      pb += 16;
+    }
+    vc0 = i64x2.add(vc0, i64x2.shl(vs0, 1));
+    vc1 = i64x2.add(vc1, i64x2.shl(vs1, 1));
+    let both = i64x2.add(i8x16.shuffle(vc0, vc1, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
+      i8x16.shuffle(vc0, vc1, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31));
+    let d = <u64>load<u32>(LEFT + (<usize>k << 2));
+    acc += i64x2.extract_lane(both, 0) + d * d;
+    let end = LEFT + (<usize>i << 2);
+    let c1: u64 = i64x2.extract_lane(both, 1);
+    while (pa < end) {
+      let m = <u64>load<u32>(pa, SPAN);
+      acc += m * <u64>load<u32>(pb, SPAN);
+      c1 += m * <u64>load<u32>(pb - 4, SPAN);
+      pa += 4;
+      pb += 4;
+    }
+    let mi = (<u32>acc * n0inv) & mask;
+    store<u32>(end, mi, SPAN);
+    acc = (acc + <u64>mi * n0) >> w;
+    acc += c1 + <u64>mi * <u64>load<u32>(pb - 4, SPAN);
+    mi = (<u32>acc * n0inv) & mask;
+    store<u32>(end + 4, mi, SPAN);
+    acc = (acc + <u64>mi * n0) >> w;
+  }
+  if (i < count) acc = sqrColumn(mod, t, i++, acc);
+  // High half, two columns a pass: column i + 1 starts one term later, whose right-hand limb, one below
+  // the reversed arrays, is a zero pad.
+  for (let columns = 2 * count - 1; i + 1 < columns; i += 2) {
+    let lo = i - count + 1;
+    let e0 = ((i + 1) >> 1) - lo; // cross pairs of column i from lo; column i + 1 has e1 (from lo, a zero first)
+    let e1 = ((i + 2) >> 1) - lo;
+    let g = e0 & ~3;
+    let pa = LEFT + (<usize>lo << 2);
+    let pb = RIGHT;
+    let endc = pa + (<usize>g << 2);
+    let endm = LEFT + (<usize>count << 2);
+    let vs0 = zero, vs1 = zero, vc0 = zero, vc1 = zero;
+    while (pa < endc) {
+      let xa = v128.load(pa), xm = v128.load(pa, SPAN);
+      let y0 = v128.load(pb), y1 = v128.load(pb - 4);
+      let n0v = v128.load(pb, SPAN), n1v = v128.load(pb - 4, SPAN);
+      vs0 = i64x2.add(vs0, i64x2.add(i64x2.extmul_low_i32x4_u(xa, y0), i64x2.extmul_high_i32x4_u(xa, y0)));
+      vs1 = i64x2.add(vs1, i64x2.add(i64x2.extmul_low_i32x4_u(xa, y1), i64x2.extmul_high_i32x4_u(xa, y1)));
+      vc0 = i64x2.add(vc0, i64x2.add(i64x2.extmul_low_i32x4_u(xm, n0v), i64x2.extmul_high_i32x4_u(xm, n0v)));
+      vc1 = i64x2.add(vc1, i64x2.add(i64x2.extmul_low_i32x4_u(xm, n1v), i64x2.extmul_high_i32x4_u(xm, n1v)));
+      pa += 16;
+      pb += 16;
+    }
+    {
+      let xa = v128.load(pa);
+      let x0 = v128.and(xa, v128.load(MASKS + (<usize>(e0 - g) << 4)));
+      let x1 = v128.and(xa, v128.load(MASKS + (<usize>(e1 - g) << 4)));
+      let y0 = v128.load(pb), y1 = v128.load(pb - 4);
+      vs0 = i64x2.add(vs0, i64x2.add(i64x2.extmul_low_i32x4_u(x0, y0), i64x2.extmul_high_i32x4_u(x0, y0)));
+      vs1 = i64x2.add(vs1, i64x2.add(i64x2.extmul_low_i32x4_u(x1, y1), i64x2.extmul_high_i32x4_u(x1, y1)));
+    }
+    while (pa < endm) {
+      let xm = v128.load(pa, SPAN);
+      let n0v = v128.load(pb, SPAN), n1v = v128.load(pb - 4, SPAN);
+      vc0 = i64x2.add(vc0, i64x2.add(i64x2.extmul_low_i32x4_u(xm, n0v), i64x2.extmul_high_i32x4_u(xm, n0v)));
+      vc1 = i64x2.add(vc1, i64x2.add(i64x2.extmul_low_i32x4_u(xm, n1v), i64x2.extmul_high_i32x4_u(xm, n1v)));
+      pa += 16;
+      pb += 16;
+    }
+    vc0 = i64x2.add(vc0, i64x2.shl(vs0, 1));
+    vc1 = i64x2.add(vc1, i64x2.shl(vs1, 1));
+    let both = i64x2.add(i8x16.shuffle(vc0, vc1, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
+      i8x16.shuffle(vc0, vc1, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31));
+    let d = <u64>load<u32>(LEFT + (<usize>((i + 1) >> 1) << 2));
+    let d2 = d * d;
+    let odd = <u64>(i & 1);
+    acc += i64x2.extract_lane(both, 0) + (d2 & (odd - 1));
+    store<u32>(t + (<usize>(i - count) << 2), <u32>acc & mask);
+    acc = (acc >> w) + i64x2.extract_lane(both, 1) + (d2 & (0 - odd));
+    store<u32>(t + (<usize>(i + 1 - count) << 2), <u32>acc & mask);
+    acc >>= w;
+  }
+  if (i < 2 * count - 1) acc = sqrColumn(mod, t, i, acc);
   store<u32>(t + last, <u32>acc & mask);
 }
 
