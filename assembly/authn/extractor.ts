@@ -186,10 +186,8 @@ export class Extractor {
     if (this.sameInput(headers, path)) return out;
     out.tokens.length = 0;
     out.overflow = false;
-    const last = this.lastHeaders;
-    last.length = 0;
-    for (let i = 0; i < headers.length; i++) last.push(unchecked(headers[i]));
-    this.lastPath = path;
+    // Forgotten until this extraction is whole (its input is recorded at the end).
+    this.lastPath = null;
     const locs = this.locations;
     for (let i = 0; i < locs.length; i++) {
       const loc = unchecked(locs[i]);
@@ -209,6 +207,10 @@ export class Extractor {
       }
       if (!more) break;
     }
+    const last = this.lastHeaders;
+    last.length = 0;
+    for (let i = 0; i < headers.length; i++) last.push(unchecked(headers[i]));
+    this.lastPath = path;
     return out;
   }
 }

@@ -33,17 +33,19 @@ function removeRequestHeader(name: ArrayBuffer): void {
 const DECISION_STATE = String.UTF8.encode("jwt_authn_decision");
 
 /**
- * Rewrites every `cookie` header without cookie `name` (a header left empty is dropped). `headers` is what
- * extraction read: every `cookie` line, as a cookie location was configured.
+ * Rewrites every `cookie` header without the cookies `names` (a header left empty is dropped), in one
+ * rewrite: `headers` is what extraction read (every `cookie` line, as a cookie location was configured),
+ * so removing one name at a time from it would put back what an earlier removal took out.
  */
-function removeCookieEverywhere(name: string, headers: RequestHeader[]): void {
+function removeCookiesEverywhere(names: string[], headers: RequestHeader[]): void {
   const kept: string[] = [];
   let touched = false;
   for (let i = 0; i < headers.length; i++) {
     const h = unchecked(headers[i]);
     if (h.name != "cookie") continue;
     const v = h.value;
-    const nv = removeCookie(v, name);
+    let nv = v;
+    for (let j = 0; j < names.length; j++) nv = removeCookie(nv, unchecked(names[j]));
     if (nv != v) touched = true;
     if (nv.length > 0) kept.push(nv);
   }
@@ -436,6 +438,7 @@ export class JwtStream extends Context {
   private applySuccess(): void {
     let path = this.path;
     let pathChanged = false;
+    let ignoredCookies: string[] | null = null;
     for (let i = 0; i < this.checks.length; i++) {
       const t = unchecked(this.checks[i]);
       if (t.ignored) {
@@ -444,7 +447,10 @@ export class JwtStream extends Context {
         else if (loc.kind == LocationKind.Param) {
           path = removeQueryParam(path, loc.name);
           pathChanged = true;
-        } else removeCookieEverywhere(loc.name, this.readHeaders);
+        } else {
+          if (ignoredCookies === null) ignoredCookies = [];
+          ignoredCookies.push(loc.name);
+        }
         continue;
       }
       const rule = t.accepted;
@@ -472,5 +478,6 @@ export class JwtStream extends Context {
       }
     }
     if (pathChanged) stream_context.headers.request.replace(":path", path);
+    if (ignoredCookies !== null) removeCookiesEverywhere(ignoredCookies, this.readHeaders);
   }
 }

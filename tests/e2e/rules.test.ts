@@ -381,6 +381,18 @@ describe("ignoreUnknownIssuers", () => {
     expect(only.headers.cookie).toBeUndefined();
   });
 
+  test("two ignored cookies under two names: both removed, across cookie lines (one rewrite, nothing put back)", async () => {
+    const two = await startGateway({ jwtRules: [{ ...rules[0], fromCookies: ["session", "sid"] }], ignoreUnknownIssuers: true }, backend.url);
+    try {
+      const seen = expectPassed(await send(two, "/", { cookie: `session=${foreign()}; sid=${foreign()}; c=1` }));
+      expect(seen.headers.cookie).toBe("c=1");
+      const lines = expectPassed(await send(two, "/", { cookie: [`sid=${foreign()}; a=1`, `session=${foreign()}`, "b=2"] }));
+      expect(lines.headers.cookie).toBe("a=1; b=2");
+    } finally {
+      await two.close();
+    }
+  });
+
   test("with a valid token alongside, the valid one is the principal; the unknown one is still removed", async () => {
     const good = sign(key, { iss: "known", sub: "alice", exp: nowS() + 60 });
     const x = await send(strict, `/q?access_token=${foreign()}`, { authorization: `Bearer ${good}` });
