@@ -160,8 +160,11 @@ function requestProperty(f: StreamFacts, path: string[]): Buffer | null {
     case "referer":
       return str(req.get("referer"));
     case "size": {
+      // Envoy reads content-length into an int64 (SimpleAtoi); a larger value (Node's parser accepts up to
+      // 2^64 - 1) falls back to the bytes received, and never throws in the host call.
       const cl = req.get("content-length");
-      return int64(cl !== undefined && /^\d+$/.test(cl) ? BigInt(cl) : BigInt(f.requestBytes));
+      const n = cl !== undefined && /^\d+$/.test(cl) ? BigInt(cl) : -1n;
+      return int64(n >= 0n && n <= 0x7fffffffffffffffn ? n : BigInt(f.requestBytes));
     }
   }
   return null;

@@ -1,7 +1,6 @@
 // Writes assembly/crypto/ec/p256.ts: the curve constants and the unrolled field arithmetic (32-bit words,
 // schoolbook products, Solinas reduction) of P-256, the common curve. p384.ts and p521.ts were generated
-// here too and are now written by hand (loops over words: 15.6 KB smaller, as fast); their entries below
-// stay as the source of their constants, and `--all` prints (never writes) what the generator would make.
+// here too; they are now written by hand as row loops (15.6 KB smaller), so this script knows only P-256.
 // Run `npx tsc -p tsconfig.json && node build/js/scripts/generate-ec-fields.js` after changing it; the
 // output is committed.
 import * as fs from "fs";
@@ -18,7 +17,7 @@ interface Curve {
   bits: number;
   pForm: string;
   p: bigint;
-  /** c = 2^(32 nw) - p as signed word digits for Solinas primes; null for the Mersenne prime P-521. */
+  /** c = 2^(32 nw) - p as signed word digits (the Solinas form the reduction needs; null: not a Solinas prime, refused). */
   c: Digit[] | null;
   n: bigint;
   b: bigint;
@@ -61,27 +60,6 @@ const CURVES: Curve[] = [
     b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
     gx: 0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296n,
     gy: 0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5n,
-  },
-  {
-    name: "P384", title: "P-384", nw: 12, bits: 384,
-    pForm: "2^384 - 2^128 - 2^96 + 2^32 - 1",
-    p: (1n << 384n) - (1n << 128n) - (1n << 96n) + (1n << 32n) - 1n,
-    // c = 2^384 - p = 2^128 + 2^96 - 2^32 + 1.
-    c: [[0, 1], [1, -1], [3, 1], [4, 1]],
-    n: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
-    b: 0xb3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875ac656398d8a2ed19d2a85c8edd3ec2aefn,
-    gx: 0xaa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7n,
-    gy: 0x3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5fn,
-  },
-  {
-    name: "P521", title: "P-521", nw: 17, bits: 521,
-    pForm: "2^521 - 1",
-    p: (1n << 521n) - 1n,
-    c: null,
-    n: 0x01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409n,
-    b: 0x0051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef109e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00n,
-    gx: 0x00c6858e06b70404e9cd9e3ecb662395b4429c648139053fb521f828af606b4d3dbaa14b5e77efe75928fe1dc127a2ffa8de3348b3c1856a429bf97e7e31c2e5bd66n,
-    gy: 0x011839296a789a3bc0045c8a5fb42c7d1bd998f54449579b446817afbd17273e662c97ee72995ef42640c550b9013fad0761353c7086a272c24088be94769fd16650n,
   },
 ];
 
@@ -273,64 +251,28 @@ function emitSolinasReduce(cv: Curve): string[] {
   return L.concat(emitFold(cv), emitStore(nw));
 }
 
-// p = 2^521 - 1: the product w (< 2^1044 for inputs < 2^522) is L + H * 2^521 = L + H mod p.
-// L + H < 2^524; folding its bits 521.. once more leaves a value < 2^521 + 8 < 2^522.
-function emitMersenneReduce(): string[] {
-  const L: string[] = ["  // Product = L + H 2^521 = L + H mod p: add the bits from 521 up to the low 521 bits, then fold once more.",
-    "  let t: u64 = 0;"];
-  for (let j = 0; j <= 16; j++) {
-    const low = j < 16 ? `w${j}` : "(w16 & 0x1FF)";
-    const high = `((w${16 + j} >> 9) | ((w${17 + j} << 23) & 0xFFFFFFFF))`;
-    L.push(`  t = ${j === 0 ? "" : "(t >> 32) + "}${low} + ${high}; let o${j} = t & 0xFFFFFFFF;`);
-  }
-  L.push(...emitMersenneTopFold());
-  return L.concat(emitStore(17));
-}
-
-function emitMersenneTopFold(): string[] {
-  const L: string[] = ["  t = o16 >> 9; o16 &= 0x1FF;"];
-  for (let j = 0; j <= 16; j++) {
-    L.push(`  t = ${j === 0 ? "t + o0" : `(t >> 32) + o${j}`}; o${j} = t & 0xFFFFFFFF;`);
-  }
-  return L;
-}
-
 function emitAddSub(cv: Curve, isSub: boolean): string[] {
   const { nw } = cv;
-  const L: string[] = [];
-  if (cv.c) {
-    L.push("  let t: i64 = 0;");
-    for (let i = 0; i < nw; i++) {
-      L.push(`  t = ${i === 0 ? "" : "(t >> 32) + "}<i64>load<u32>(a, ${4 * i}) ${isSub ? "-" : "+"} <i64>load<u32>(b, ${4 * i}); let o${i} = t & 0xFFFFFFFF;`);
-    }
-    L.push("  t >>= 32;");
-    L.push(...emitFold(cv));
-  } else {
-    // P-521 values are < 2^522; a - b is computed as a + 4p - b (4p = 2^523 - 4 > b), never negative.
-    const fourP = words(4n * cv.p, nw);
-    L.push("  let t: u64 = 0;");
-    for (let i = 0; i < nw; i++) {
-      const rhs = isSub ? ` + ${fourP[i]} - <u64>load<u32>(b, ${4 * i})` : ` + <u64>load<u32>(b, ${4 * i})`;
-      L.push(`  t = ${i === 0 ? "" : "(t >> 32) + "}<u64>load<u32>(a, ${4 * i})${rhs}; let o${i} = t & 0xFFFFFFFF;`);
-    }
-    L.push(...emitMersenneTopFold());
+  const L: string[] = ["  let t: i64 = 0;"];
+  for (let i = 0; i < nw; i++) {
+    L.push(`  t = ${i === 0 ? "" : "(t >> 32) + "}<i64>load<u32>(a, ${4 * i}) ${isSub ? "-" : "+"} <i64>load<u32>(b, ${4 * i}); let o${i} = t & 0xFFFFFFFF;`);
   }
+  L.push("  t >>= 32;");
+  L.push(...emitFold(cv));
   return L.concat(emitStore(nw));
 }
 
 function generate(cv: Curve): string {
   check(cv);
   const { nw, name } = cv;
-  const reduce = cv.c ? emitSolinasReduce(cv) : emitMersenneReduce();
+  const reduce = emitSolinasReduce(cv);
   const R = 1n << BigInt(32 * nw);
   const n0inv = mod(-modPow(cv.n, (1n << 31n) - 1n, 1n << 32n), 1n << 32n); // n^(2^31-1) = n^-1 mod 2^32
   if (((n0inv * cv.n) & 0xffffffffn) !== 0xffffffffn) throw new Error("n0inv");
-  const range = cv.c
-    ? `any value below 2^${32 * nw} (not necessarily below p)`
-    : "any value below 2^522 (so 0, p and 2p all mean zero)";
+  const range = `any value below 2^${32 * nw} (not necessarily below p)`;
   const out: string[] = [];
   out.push(`// ${cv.title} constants and field arithmetic mod p = ${cv.pForm}.`);
-  out.push(`// GENERATED by scripts/generate-ec-fields.ts (\`npx tsc -p tsconfig.json && node build/js/scripts/generate-ec-fields.js\`; unrolled 32-bit-word products, ${cv.c ? "Solinas" : "Mersenne"} reduction): do not edit.`);
+  out.push(`// GENERATED by scripts/generate-ec-fields.ts (\`npx tsc -p tsconfig.json && node build/js/scripts/generate-ec-fields.js\`; unrolled 32-bit-word products, Solinas reduction): do not edit.`);
   out.push(`// Elements are ${nw} little-endian u32 words holding ${range}.`);
   out.push("");
   out.push(`export const ${name}_WORDS: i32 = ${nw};`);
@@ -370,11 +312,6 @@ function generate(cv: Curve): string {
 function main(): void {
   const outDir = path.join(findRoot(__dirname), "assembly", "crypto", "ec");
   for (const cv of CURVES) {
-    if (cv.name !== "P256") {
-      // Hand-written now: never overwritten.
-      if (process.argv.includes("--all")) console.log(generate(cv));
-      continue;
-    }
     const file = path.join(outDir, `${cv.name.toLowerCase()}.ts`);
     fs.writeFileSync(file, generate(cv));
     console.log("wrote", path.relative(process.cwd(), file));

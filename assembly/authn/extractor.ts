@@ -23,35 +23,33 @@ export class Location {
     this.nameBytes = String.UTF8.encode(name);
   }
 
-  /** The last issuer candidatesFor was asked about, and its answer (shared, never written). */
-  private lastIss: string | null = null;
-  private lastCandidates: JwtRule[] = NO_RULES;
+  /** Each issuer of this location's rules, and its rules in configuration order (compile(), at configure time). */
+  private issuers: string[] = [];
+  private issuerRules: JwtRule[][] = [];
+  /** Index of this header location's name in Config.policyHeaders (-1: no policy condition reads it). */
+  policyHeaderIndex: i32 = -1;
 
-  /**
-   * The rules of this location for issuer `iss`, in configuration order (empty: none). The answer is a
-   * shared list, never written; the last issuer's is kept, so a repeat token allocates nothing.
-   */
-  candidatesFor(iss: string): JwtRule[] {
-    const last = this.lastIss;
-    if (last !== null && last == iss) return this.lastCandidates;
-    let out = NO_RULES;
+  /** Fixes what requests look up, once every rule has been added. */
+  compile(cfg: Config): void {
     for (let i = 0; i < this.rules.length; i++) {
       const r = unchecked(this.rules[i]);
-      if (r.issuer != iss) continue;
-      if (out === NO_RULES) out = [];
-      out.push(r);
+      const at = this.issuers.indexOf(r.issuer);
+      if (at >= 0) unchecked(this.issuerRules[at]).push(r);
+      else {
+        this.issuers.push(r.issuer);
+        this.issuerRules.push([r]);
+      }
     }
-    this.lastIss = iss;
-    this.lastCandidates = out;
-    return out;
+    if (this.kind == LocationKind.Header) this.policyHeaderIndex = cfg.policyHeaders.indexOf(this.name);
   }
 
-  /** Whether a rule for this issuer configured this location (Envoy's isIssuerAllowed). */
-  allows(iss: string): bool {
-    for (let i = 0; i < this.rules.length; i++) {
-      if (unchecked(this.rules[i]).issuer == iss) return true;
+  /** The rules of this location for issuer `iss`, in configuration order (empty: none); never written. */
+  candidatesFor(iss: string): JwtRule[] {
+    // A location has a few issuers: comparing them beats hashing the token's issuer.
+    for (let i = 0; i < this.issuers.length; i++) {
+      if (unchecked(this.issuers[i]) == iss) return unchecked(this.issuerRules[i]);
     }
-    return false;
+    return NO_RULES;
   }
 }
 
@@ -161,6 +159,7 @@ export class Extractor {
     }
     for (let i = 0; i < this.locations.length; i++) {
       const l = unchecked(this.locations[i]);
+      l.compile(cfg);
       if (l.kind == LocationKind.Cookie) this.readsCookies = true;
       if (l.kind == LocationKind.Param) this.readsPath = true;
       const name = l.kind == LocationKind.Header ? l.name : l.kind == LocationKind.Cookie ? "cookie" : "";

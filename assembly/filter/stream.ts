@@ -424,10 +424,8 @@ export class JwtStream extends Context {
   private removeTokenHeader(loc: Location): void {
     removeRequestHeader(loc.nameBytes);
     const attrs = this.attrs;
-    const cfg = this.cfg;
-    if (attrs === null || cfg === null) return;
-    const i = cfg.policyHeaders.indexOf(loc.name);
-    if (i >= 0 && i < attrs.headers.length) unchecked(attrs.headers[i] = null);
+    const i = loc.policyHeaderIndex;
+    if (attrs !== null && i >= 0 && i < attrs.headers.length) unchecked(attrs.headers[i] = null);
   }
 
   /**

@@ -12,6 +12,7 @@ import { HeaderPair, log, LogLevelValues, stream_context, proxy_set_effective_co
 import { get_buffer_bytes, BufferTypeValues } from "@solo-io/proxy-runtime/assembly/runtime";
 import { JwtRule } from "../config/config";
 import { MAX_JWKS_BYTES } from "./jwks";
+import { debugWord } from "../util/words";
 import { RemoteSet, DocKind, KeyWaiter, Need, ParsedDoc, DEFAULT_LIFETIME_MS } from "./remote";
 import { SharedMeta, readMeta, writeMeta, writeBody } from "./shared";
 import { setKeyOf, storeKeyOf } from "./setkey";
@@ -131,11 +132,6 @@ export class KeySets {
     if (!rs.usable(nowMs) && !rs.meta.leaseHeld(nowMs) && nowMs >= rs.meta.retryAtMs) this.startFetch(rs, nowMs);
   }
 
-  /** How many sets this VM keeps (retired ones included until they are dropped). */
-  count(): i32 {
-    return this.list.length;
-  }
-
   private random(): f64 {
     let x = this.rng;
     x ^= x << 13;
@@ -246,7 +242,7 @@ export class KeySets {
     }
     if (status != "200") {
       const loc = h.get("location");
-      const why = status.startsWith("3") ? "status " + status + " (redirect to " + (loc.length > 256 ? loc.substring(0, 256) + "..." : loc) + " not followed)" : "status " + status;
+      const why = status.startsWith("3") ? "status " + status + " (redirect to " + debugWord(loc) + " not followed)" : "status " + status;
       this.finish(rs, nowMs, why, -1, false);
       return;
     }

@@ -109,7 +109,7 @@ export function p384Sqr(r: usize, a: usize): void {
   let a9 = <u64>load<u32>(a, 36);
   let a10 = <u64>load<u32>(a, 40);
   let a11 = <u64>load<u32>(a, 44);
-  // Column k sums the 32x32-bit products a_i b_(k-i), split into low and high halves so nothing overflows.
+  // Column k sums the 32x32-bit products a_i a_(k-i), split into low and high halves so nothing overflows.
   let lo: u64, hi: u64, x: u64, c: u64 = 0;
   lo = 0; hi = 0;
   x = a0 * a0; lo += x & 0xFFFFFFFF; hi += x >> 32;

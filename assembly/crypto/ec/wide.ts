@@ -1,5 +1,5 @@
 // Double-width products for the P-384 and P-521 fields (p384.ts, p521.ts): module scratch for the product
-// that each field's reduction then reads, and the steps of a square shared by both fields. Public data only;
+// that each field's reduction then reads, and the steps of P-521's row-wise square. Public data only;
 // raw loads and stores on caller-checked pointers, no allocation, never traps.
 
 /** Scratch for one double-width product: up to 2 x 17 words (P-521). */
@@ -7,7 +7,7 @@
 
 /** Before the cross products of an n-word square are accumulated into w: w[0 .. n) = 0 and w[2n - 1] = 0. */
 export function sqrClear(w: usize, n: i32): void {
-  for (let i = 0; i < n; i++) store<u32>(w + (<usize>i << 2), 0);
+  memory.fill(w, 0, <usize>n << 2);
   store<u32>(w + (<usize>(2 * n - 1) << 2), 0);
 }
 
